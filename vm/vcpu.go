@@ -278,3 +278,6 @@ func DumpRegs(r *kvm.Regs, s *kvm.Sregs) string {
 	}
 	return b.String()
 }
+
+// Registers returns the register file KVM synced at the last exit.
+func (c *VCPU) Registers() (*kvm.Regs, *kvm.Sregs) { return c.Regs, c.Sregs }

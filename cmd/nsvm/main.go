@@ -1,0 +1,211 @@
+// Command nsvm runs static x86-64 Linux programs in a KVM micro-VM whose
+// kernel is a Go model of Linux.
+//
+//	nsvm run [--mem SIZE] [--timeout D] [--trace] [PROG [ARGS...]]
+//	nsvm info
+//
+// Exit status: the guest's own status; 128+N when the guest was killed by
+// signal N; 124 when --timeout stopped it; 125 when nsvm itself failed
+// (KVM unusable, VM error); 126 when PROG is not a runnable static x86-64
+// ELF; 127 when PROG does not exist.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"nsvm/guestkernel"
+	"nsvm/guestkernel/loader"
+	"nsvm/images"
+	"nsvm/vm"
+)
+
+// Exit statuses of nsvm itself.
+const (
+	exitTimeout  = 124
+	exitInternal = 125
+	exitNoExec   = 126
+	exitNotFound = 127
+)
+
+func main() {
+	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: nsvm <command> [flags]
+
+commands:
+  run [--mem SIZE] [--timeout D] [--trace] [PROG [ARGS...]]
+        run a static x86-64 Linux program (default: the embedded hello image)
+  info  print what /dev/kvm offers (platform, capabilities, XSAVE size)
+`)
+}
+
+func mainErr(argv []string, stdout, stderr io.Writer) int {
+	if len(argv) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch argv[0] {
+	case "run":
+		return cmdRun(argv[1:], stderr)
+	case "info":
+		return cmdInfo(stdout, stderr)
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "nsvm: unknown command %q\n", argv[0])
+	usage(stderr)
+	return 2
+}
+
+func cmdRun(argv []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mem := fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)")
+	timeout := fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit")
+	trace := fs.Bool("trace", false, "print each syscall as strace does, to stderr")
+	if err := fs.Parse(argv); err != nil {
+		return 2
+	}
+	memSize, err := parseSize(*mem)
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: --mem: %v\n", err)
+		return 2
+	}
+
+	var cfg guestkernel.Config
+	if fs.NArg() == 0 {
+		cfg.Image = images.Default
+		cfg.Path = images.DefaultName
+		cfg.ExePath = "/images/" + images.DefaultName
+		cfg.Args = []string{images.DefaultName}
+	} else {
+		prog := fs.Arg(0)
+		data, err := os.ReadFile(prog)
+		if err != nil {
+			fmt.Fprintf(stderr, "nsvm: %s: %v\n", prog, unwrapPath(err))
+			if errors.Is(err, os.ErrNotExist) {
+				return exitNotFound
+			}
+			return exitNoExec
+		}
+		cfg.Image = data
+		cfg.Path = prog
+		cfg.ExePath, _ = filepath.Abs(prog)
+		cfg.Args = fs.Args()
+	}
+	// Refuse a bad executable before touching KVM.
+	if _, err := loader.Parse(cfg.Image); err != nil {
+		fmt.Fprintf(stderr, "nsvm: %s: %v\n", cfg.Path, err)
+		return exitNoExec
+	}
+	cfg.Env = os.Environ()
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = 0, 1, 2
+	cfg.Log = stderr
+	if *trace {
+		cfg.Trace = stderr
+	}
+
+	k, err := vm.Open()
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		return exitInternal
+	}
+	defer k.Close()
+	m, err := k.NewMachine(memSize)
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		return exitInternal
+	}
+	defer m.Close()
+	c, err := m.NewVCPU(0)
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		return exitInternal
+	}
+	kern, err := guestkernel.New(m, c, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		var le *loader.Error
+		if errors.As(err, &le) {
+			return exitNoExec
+		}
+		return exitInternal
+	}
+	st, err := kern.Run(c, *timeout)
+	switch {
+	case errors.Is(err, guestkernel.ErrTimeout):
+		fmt.Fprintf(stderr, "nsvm: timeout: %s ran past --timeout %v and was stopped\n", cfg.Path, *timeout)
+		return exitTimeout
+	case err != nil:
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		var xe *vm.ExitError
+		if errors.As(err, &xe) {
+			fmt.Fprintln(stderr, xe.Dump)
+		}
+		return exitInternal
+	}
+	return st.ShellCode()
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseSize reads 256M, 1G, 512MiB, 65536 and the like.
+func parseSize(s string) (uint64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I")
+	mult := uint64(1)
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(t, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(t, "G"):
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		t = t[:len(t)-1]
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("bad size %q (use e.g. 256M or 1G)", s)
+	}
+	v := n * mult
+	if v/mult != n || v > 64<<30 {
+		return 0, fmt.Errorf("size %q is too large (at most 64G)", s)
+	}
+	if v%4096 != 0 {
+		return 0, fmt.Errorf("size %q is not a multiple of 4 KiB", s)
+	}
+	return v, nil
+}
+
+func cmdInfo(stdout, stderr io.Writer) int {
+	k, err := vm.Open()
+	if err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		return exitInternal
+	}
+	defer k.Close()
+	c := k.Caps
+	fmt.Fprintf(stdout, "platform:        %s\n", c.Platform)
+	fmt.Fprintf(stdout, "KVM API:         %d\n", c.APIVersion)
+	fmt.Fprintf(stdout, "sync regs:       %#x\n", c.SyncRegs)
+	fmt.Fprintf(stdout, "XSAVE2 size:     %d\n", c.XSAVE2Size)
+	fmt.Fprintf(stdout, "vCPUs:           %d recommended, %d max\n", c.NrVCPUs, c.MaxVCPUs)
+	return 0
+}

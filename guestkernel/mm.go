@@ -1,0 +1,269 @@
+package guestkernel
+
+import (
+	"fmt"
+	"sort"
+
+	x86 "nsvm/arch/x86_64"
+	"nsvm/guestkernel/loader"
+)
+
+const (
+	pageSize = x86.PageSize
+	// taskSize is TASK_SIZE for 4-level paging: the top of user space.
+	taskSize = loader.MaxUserAddr
+	// stackTop is where the initial stack ends (Linux with ASLR off
+	// places it right below TASK_SIZE).
+	stackTop = taskSize
+	// stackMax is RLIMIT_STACK's default, the reach of the stack VMA.
+	stackMax = 8 << 20
+	// mmapTop is where top-down mmap starts: below the stack and a gap,
+	// as Linux's mmap_base() computes without randomization.
+	mmapTop = stackTop - stackMax - 128<<20
+	// etDynBase is where a static-pie is loaded (ELF_ET_DYN_BASE with
+	// ASLR off).
+	etDynBase = 0x555555554000
+)
+
+func pageDown(v uint64) uint64 { return v &^ (pageSize - 1) }
+func pageUp(v uint64) uint64   { return (v + pageSize - 1) &^ (pageSize - 1) }
+
+// VMA kinds, for /proc-style listings and the brk/stack special cases.
+const (
+	vmaAnon = iota
+	vmaELF
+	vmaBrk
+	vmaStack
+)
+
+// vma is a vm_area_struct: a page-aligned range with one set of rights.
+type vma struct {
+	start, end uint64
+	prot       loader.Prot
+	kind       int
+	shared     bool
+}
+
+func (v *vma) String() string {
+	return fmt.Sprintf("%x-%x %s", v.start, v.end, v.prot)
+}
+
+// MM is a task's address space, Linux's mm_struct: the VMAs and the page
+// tables the vCPU walks.
+type MM struct {
+	k        *Kernel
+	pt       *x86.PageTables
+	vmas     []vma // sorted, non-overlapping
+	brkStart uint64
+	brk      uint64
+	users    int // mm_users
+	pages    int // resident user pages
+}
+
+func (k *Kernel) newMM() (*MM, error) {
+	pt, err := x86.NewPageTables(k.mem, k.pages.alloc, k.pages.release)
+	if err != nil {
+		return nil, err
+	}
+	return &MM{k: k, pt: pt, users: 1}, nil
+}
+
+// release frees every page and table of the address space (exit_mmap).
+func (mm *MM) release() {
+	mm.pt.Range(0, taskSize, func(va, pte uint64) {
+		mm.k.pages.release(pte & x86.PTEAddr)
+	})
+	mm.pt.FreeTables()
+	mm.vmas = nil
+	mm.pages = 0
+}
+
+// find returns the index of the VMA containing va, or -1.
+func (mm *MM) find(va uint64) int {
+	i := sort.Search(len(mm.vmas), func(i int) bool { return mm.vmas[i].end > va })
+	if i < len(mm.vmas) && mm.vmas[i].start <= va {
+		return i
+	}
+	return -1
+}
+
+// free reports whether [start,end) touches no VMA.
+func (mm *MM) free(start, end uint64) bool {
+	i := sort.Search(len(mm.vmas), func(i int) bool { return mm.vmas[i].end > start })
+	return i == len(mm.vmas) || mm.vmas[i].start >= end
+}
+
+// insert adds a VMA over a free range.
+func (mm *MM) insert(v vma) {
+	i := sort.Search(len(mm.vmas), func(i int) bool { return mm.vmas[i].start >= v.end })
+	// Merge with neighbours that continue it exactly (vma_merge).
+	if i > 0 && mm.vmas[i-1].end == v.start && same(&mm.vmas[i-1], &v) {
+		mm.vmas[i-1].end = v.end
+		if i < len(mm.vmas) && mm.vmas[i].start == v.end && same(&mm.vmas[i], &v) {
+			mm.vmas[i-1].end = mm.vmas[i].end
+			mm.vmas = append(mm.vmas[:i], mm.vmas[i+1:]...)
+		}
+		return
+	}
+	if i < len(mm.vmas) && mm.vmas[i].start == v.end && same(&mm.vmas[i], &v) {
+		mm.vmas[i].start = v.start
+		return
+	}
+	mm.vmas = append(mm.vmas, vma{})
+	copy(mm.vmas[i+1:], mm.vmas[i:])
+	mm.vmas[i] = v
+}
+
+func same(a, b *vma) bool { return a.prot == b.prot && a.kind == b.kind && a.shared == b.shared }
+
+// split makes a VMA boundary at va if one straddles it.
+func (mm *MM) split(va uint64) {
+	i := mm.find(va)
+	if i < 0 || mm.vmas[i].start == va {
+		return
+	}
+	a := mm.vmas[i]
+	b := a
+	a.end, b.start = va, va
+	mm.vmas[i] = a
+	mm.vmas = append(mm.vmas, vma{})
+	copy(mm.vmas[i+2:], mm.vmas[i+1:])
+	mm.vmas[i+1] = b
+}
+
+// unmapRange removes [start,end) from the VMAs and frees its pages
+// (do_munmap). It reports whether a flush is needed.
+func (mm *MM) unmapRange(start, end uint64) bool {
+	mm.split(start)
+	mm.split(end)
+	out := mm.vmas[:0]
+	for _, v := range mm.vmas {
+		if v.start >= start && v.end <= end {
+			continue
+		}
+		out = append(out, v)
+	}
+	mm.vmas = out
+	flushed := false
+	mm.pt.Range(start, end, func(va, pte uint64) {
+		mm.pt.Unmap(va)
+		mm.k.pages.release(pte & x86.PTEAddr)
+		mm.pages--
+		flushed = true
+	})
+	return flushed
+}
+
+// protectRange changes the rights of [start,end), which must be fully
+// mapped (mprotect_fixup). It reports whether a flush is needed.
+func (mm *MM) protectRange(start, end uint64, prot loader.Prot) bool {
+	mm.split(start)
+	mm.split(end)
+	for i := range mm.vmas {
+		if mm.vmas[i].start >= start && mm.vmas[i].end <= end {
+			mm.vmas[i].prot = prot
+		}
+	}
+	flags := pteFlags(prot)
+	flush := false
+	mm.pt.Range(start, end, func(va, pte uint64) {
+		npte := pte&x86.PTEAddr | flags | x86.PTEPresent
+		if npte != pte {
+			mm.pt.SetPTE(va, npte)
+			flush = true
+		}
+	})
+	return flush
+}
+
+// mapped reports whether [start,end) is entirely covered by VMAs.
+func (mm *MM) mapped(start, end uint64) bool {
+	for a := start; a < end; {
+		i := mm.find(a)
+		if i < 0 {
+			return false
+		}
+		a = mm.vmas[i].end
+	}
+	return true
+}
+
+// unmappedArea finds a free range of length n, top-down below mmapTop
+// (arch_get_unmapped_area_topdown).
+func (mm *MM) unmappedArea(n uint64) (uint64, bool) {
+	hi := uint64(mmapTop)
+	for i := len(mm.vmas) - 1; i >= -1; i-- {
+		lo := uint64(pageSize) << 4 // mmap_min_addr (64 KiB)
+		if i >= 0 {
+			lo = mm.vmas[i].end
+			if lo >= hi {
+				if mm.vmas[i].start < hi {
+					hi = mm.vmas[i].start
+				}
+				continue
+			}
+		}
+		if hi >= lo+n {
+			return hi - n, true
+		}
+		if i >= 0 && mm.vmas[i].start < hi {
+			hi = mm.vmas[i].start
+		}
+	}
+	return 0, false
+}
+
+// pteFlags gives the leaf flags for a VMA's rights. PROT_NONE pages stay
+// present but lose the U bit, so user access faults while the page (and
+// its contents) survive a later mprotect, like Linux's _PAGE_PROTNONE.
+func pteFlags(p loader.Prot) uint64 {
+	if p&(loader.ProtRead|loader.ProtWrite|loader.ProtExec) == 0 {
+		return x86.PTEAccessed | x86.PTENX
+	}
+	return x86.PTEFlags(p&loader.ProtRead != 0, p&loader.ProtWrite != 0, p&loader.ProtExec != 0)
+}
+
+// faultIn makes the page at va present for an access (handle_mm_fault for
+// anonymous memory: a zero page on first touch). It returns false when the
+// VMA forbids the access, which becomes SIGSEGV or EFAULT.
+func (mm *MM) faultIn(va uint64, write, exec bool) (bool, error) {
+	i := mm.find(va)
+	if i < 0 {
+		return false, nil
+	}
+	v := &mm.vmas[i]
+	if write && v.prot&loader.ProtWrite == 0 || exec && v.prot&loader.ProtExec == 0 ||
+		v.prot&(loader.ProtRead|loader.ProtWrite|loader.ProtExec) == 0 {
+		return false, nil
+	}
+	page := pageDown(va)
+	pte := mm.pt.Lookup(page)
+	if pte&x86.PTEPresent != 0 {
+		// Present and allowed by the VMA: a stale TLB entry after a
+		// rights upgrade. Nothing to do; the retry succeeds.
+		return true, nil
+	}
+	pa, err := mm.k.pages.alloc()
+	if err != nil {
+		return false, err
+	}
+	if err := mm.pt.Map(page, pa, pteFlags(v.prot)); err != nil {
+		mm.k.pages.release(pa)
+		return false, err
+	}
+	mm.pages++
+	return true, nil
+}
+
+// dropPages frees the pages in [start,end) but keeps the VMAs
+// (zap_page_range for MADV_DONTNEED).
+func (mm *MM) dropPages(start, end uint64) bool {
+	dropped := false
+	mm.pt.Range(start, end, func(va, pte uint64) {
+		mm.pt.Unmap(va)
+		mm.k.pages.release(pte & x86.PTEAddr)
+		mm.pages--
+		dropped = true
+	})
+	return dropped
+}

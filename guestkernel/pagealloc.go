@@ -1,0 +1,67 @@
+package guestkernel
+
+import (
+	"errors"
+)
+
+// errNoPages is returned when guest physical memory is exhausted; the
+// syscall layer turns it into ENOMEM, a fault into SIGKILL (Linux's OOM).
+var errNoPages = errors.New("guest physical memory exhausted")
+
+// pageAllocator hands out 4 KiB guest-physical pages above the kernel
+// area. It models the buddy allocator's contract (alloc_page/__free_page)
+// with a bump pointer plus a free stack, which is all a single-node guest
+// needs. Pages from the bump region are zero already (fresh anonymous host
+// memory); recycled pages are zeroed on allocation.
+type pageAllocator struct {
+	mem  []byte
+	next uint64   // bump pointer
+	end  uint64   // end of guest memory
+	free []uint64 // recycled pages (dirty)
+	live int      // pages handed out and not freed
+}
+
+func newPageAllocator(mem []byte, start uint64) *pageAllocator {
+	return &pageAllocator{mem: mem, next: start, end: uint64(len(mem))}
+}
+
+// alloc returns a zeroed page.
+func (a *pageAllocator) alloc() (uint64, error) {
+	if n := len(a.free); n > 0 {
+		pa := a.free[n-1]
+		a.free = a.free[:n-1]
+		clear(a.mem[pa : pa+pageSize])
+		a.live++
+		return pa, nil
+	}
+	if a.next+pageSize > a.end {
+		return 0, errNoPages
+	}
+	pa := a.next
+	a.next += pageSize
+	a.live++
+	return pa, nil
+}
+
+// allocDirty returns a page whose contents will be overwritten entirely by
+// the caller (a copy), skipping the zeroing.
+func (a *pageAllocator) allocDirty() (uint64, error) {
+	if n := len(a.free); n > 0 {
+		pa := a.free[n-1]
+		a.free = a.free[:n-1]
+		a.live++
+		return pa, nil
+	}
+	return a.alloc()
+}
+
+func (a *pageAllocator) release(pa uint64) {
+	a.free = append(a.free, pa)
+	a.live--
+}
+
+// Live is the number of pages in use (the audit counter).
+func (a *pageAllocator) Live() int { return a.live }
+
+// Free is the number of pages still available.
+func (a *pageAllocator) Free() int { return len(a.free) + int((a.end-a.next)/pageSize) }

@@ -1,0 +1,116 @@
+package guestkernel
+
+import (
+	"crypto/rand"
+
+	"golang.org/x/sys/unix"
+)
+
+func sysGetpid(t *Task, a *args) int64  { return int64(t.pid) }
+func sysGettid(t *Task, a *args) int64  { return int64(t.tid) }
+func sysGetppid(t *Task, a *args) int64 { return int64(t.ppid) }
+func sysGetuid(t *Task, a *args) int64  { return int64(t.cred.uid) }
+func sysGeteuid(t *Task, a *args) int64 { return int64(t.cred.euid) }
+func sysGetgid(t *Task, a *args) int64  { return int64(t.cred.gid) }
+func sysGetegid(t *Task, a *args) int64 { return int64(t.cred.egid) }
+
+// sysUname: uname(2) reports the host's utsname: the guest kernel models
+// the Linux it runs on, so programs see the same release and machine as
+// natively. (UTS namespaces will change nodename and domainname.)
+func sysUname(t *Task, a *args) int64 {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return errno(err.(unix.Errno))
+	}
+	return errno(t.mm.copyOut(a[0], bytesOf(&u)))
+}
+
+const (
+	grndNonblock = 1
+	grndRandom   = 2
+	grndInsecure = 4
+)
+
+// sysGetrandom: getrandom(2) from the host's CSPRNG.
+func sysGetrandom(t *Task, a *args) int64 {
+	buf, n, flags := a[0], a[1], a[2]
+	if flags&^uint64(grndNonblock|grndRandom|grndInsecure) != 0 ||
+		flags&(grndRandom|grndInsecure) == grndRandom|grndInsecure {
+		return errno(unix.EINVAL)
+	}
+	n = min(n, maxRWCount)
+	if !accessOK(buf, n) {
+		return errno(unix.EFAULT)
+	}
+	b := t.k.buf(min(n, 1<<20))
+	rand.Read(b)
+	if e := t.mm.copyOut(buf, b); e != 0 {
+		return errno(e)
+	}
+	return int64(len(b))
+}
+
+// Resource limits (include/uapi/asm-generic/resource.h).
+const rlimNlimits = 16
+
+type rlimit struct{ cur, max uint64 }
+
+// initRlimits starts from the host process's limits, so getrlimit in the
+// guest matches the native run.
+func (t *Task) initRlimits() {
+	for r := 0; r < rlimNlimits; r++ {
+		var l unix.Rlimit
+		if err := unix.Getrlimit(r, &l); err == nil {
+			t.rlimits[r] = rlimit{l.Cur, l.Max}
+		} else {
+			t.rlimits[r] = rlimit{unix.RLIM_INFINITY, unix.RLIM_INFINITY}
+		}
+	}
+}
+
+// sysPrlimit64: prlimit64(2) for the calling process (pid 0 or its own).
+func sysPrlimit64(t *Task, a *args) int64 {
+	pid, res, newp, oldp := int64(int32(a[0])), a[1], a[2], a[3]
+	if res >= rlimNlimits {
+		return errno(unix.EINVAL)
+	}
+	target := t
+	if pid != 0 && pid != int64(t.pid) {
+		target = t.k.tasks[int(pid)]
+		if target == nil {
+			return errno(unix.ESRCH)
+		}
+	}
+	var nl rlimit
+	if newp != 0 {
+		var b [16]byte
+		if e := t.mm.copyIn(b[:], newp); e != 0 {
+			return errno(e)
+		}
+		nl = rlimit{le.Uint64(b[:]), le.Uint64(b[8:])}
+		if nl.cur > nl.max {
+			return errno(unix.EINVAL)
+		}
+		// Raising the hard limit needs CAP_SYS_RESOURCE.
+		if nl.max > target.rlimits[res].max && t.cred.euid != 0 {
+			return errno(unix.EPERM)
+		}
+	}
+	if oldp != 0 {
+		var b [16]byte
+		le.PutUint64(b[:], target.rlimits[res].cur)
+		le.PutUint64(b[8:], target.rlimits[res].max)
+		if e := t.mm.copyOut(oldp, b[:]); e != 0 {
+			return errno(e)
+		}
+	}
+	if newp != 0 {
+		target.rlimits[res] = nl
+	}
+	return 0
+}
+
+// sysGetrlimit: getrlimit(2).
+func sysGetrlimit(t *Task, a *args) int64 {
+	return sysPrlimit64(t, &args{0, a[0], 0, a[1]})
+}

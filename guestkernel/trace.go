@@ -1,0 +1,155 @@
+package guestkernel
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// --trace prints each syscall as strace does: name(args) = result. The
+// format string of a table row has one letter per argument:
+//
+//	d  signed decimal        u  unsigned decimal     x  hex
+//	p  pointer (NULL or hex) s  C string (a path)
+//	W  buffer the guest passes in, length in the next argument
+//	R  buffer the kernel fills, length = the result
+//
+// Unknown syscalls print their six arguments in hex.
+
+const traceStrMax = 32
+
+func (k *Kernel) traceEnter(t *Task, nr uint64, e *syscallEntry, a *args) {
+	var b strings.Builder
+	if len(k.tasks) > 1 {
+		fmt.Fprintf(&b, "[pid %d] ", t.tid)
+	}
+	b.WriteString(sysName(nr))
+	b.WriteByte('(')
+	format := "xxxxxx"
+	if e != nil {
+		format = e.fmt
+	}
+	for i, c := range format {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if c == 'R' {
+			// Printed after the call, when the data exists.
+			b.WriteString("\x00")
+			continue
+		}
+		b.WriteString(k.traceArg(t, byte(c), a, i))
+	}
+	b.WriteByte(')')
+	t.traceLine = b.String()
+}
+
+func (k *Kernel) traceExit(t *Task, nr uint64, e *syscallEntry, a *args, ret int64) {
+	line := t.traceLine
+	if e != nil {
+		for i, c := range e.fmt {
+			if c == 'R' {
+				s := fmt.Sprintf("%#x", a[i])
+				if ret >= 0 {
+					s = k.quoteUser(t, a[i], uint64(ret))
+				}
+				line = strings.Replace(line, "\x00", s, 1)
+			}
+		}
+	}
+	switch {
+	case k.done || t.state != taskRunning:
+		fmt.Fprintf(k.cfg.Trace, "%s = ?\n", line)
+		if t.exitSignal != 0 {
+			fmt.Fprintf(k.cfg.Trace, "+++ killed by %s +++\n", sigName(t.exitSignal))
+		} else {
+			fmt.Fprintf(k.cfg.Trace, "+++ exited with %d +++\n", t.exitCode)
+		}
+	case ret < 0 && ret >= -4095:
+		en := unix.Errno(-ret)
+		fmt.Fprintf(k.cfg.Trace, "%s = -1 %s (%s)\n", line, unix.ErrnoName(en), errText(en))
+	case nr == 9 || nr == 12 || ret > 0xffff:
+		fmt.Fprintf(k.cfg.Trace, "%s = %#x\n", line, uint64(ret))
+	default:
+		fmt.Fprintf(k.cfg.Trace, "%s = %d\n", line, ret)
+	}
+}
+
+func errText(e unix.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return "errno " + strconv.Itoa(int(e))
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (k *Kernel) traceArg(t *Task, c byte, a *args, i int) string {
+	v := a[i]
+	switch c {
+	case 'd':
+		return strconv.FormatInt(int64(int32(v)), 10)
+	case 'u':
+		return strconv.FormatUint(v, 10)
+	case 'x':
+		return fmt.Sprintf("%#x", v)
+	case 'p':
+		if v == 0 {
+			return "NULL"
+		}
+		return fmt.Sprintf("%#x", v)
+	case 's':
+		if t.mm == nil {
+			return fmt.Sprintf("%#x", v)
+		}
+		s, e := t.mm.readString(v, 4096)
+		if e != 0 {
+			return fmt.Sprintf("%#x", v)
+		}
+		return strconv.Quote(s)
+	case 'W':
+		n := uint64(0)
+		if i+1 < len(a) {
+			n = a[i+1]
+		}
+		return k.quoteUser(t, v, n)
+	}
+	return fmt.Sprintf("%#x", v)
+}
+
+// quoteUser renders up to traceStrMax bytes of guest memory as strace
+// does, with "..." when truncated; an unreadable buffer prints as its
+// address.
+func (k *Kernel) quoteUser(t *Task, va, n uint64) string {
+	if t.mm == nil {
+		return fmt.Sprintf("%#x", va)
+	}
+	m := min(n, traceStrMax)
+	b := make([]byte, m)
+	if t.mm.copyIn(b, va) != 0 {
+		return fmt.Sprintf("%#x", va)
+	}
+	var s strings.Builder
+	s.WriteByte('"')
+	for _, c := range b {
+		switch {
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '"' || c == '\\':
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			s.WriteByte(c)
+		default:
+			fmt.Fprintf(&s, `\%o`, c)
+		}
+	}
+	s.WriteByte('"')
+	if n > m {
+		s.WriteString("...")
+	}
+	return s.String()
+}
