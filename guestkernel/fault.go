@@ -101,13 +101,16 @@ func (k *Kernel) fatalSignal(t *Task, sig unix.Signal, vec int, errCode, addr, r
 
 func (k *Kernel) crashReport(t *Task, sig unix.Signal, vec int, errCode, addr, rip uint64, r *kvm.Regs, s *kvm.Sregs) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "nsvm: pid %d (%s) killed by %s (%s)\n", t.pid, t.comm, sigName(sig), unix.SignalName(sig))
+	fmt.Fprintf(&b, "nsvm: pid %d (%s) killed by %s (%s)\n", t.pid, t.comm, sigName(sig), sig.String())
 	fmt.Fprintf(&b, "  exception: %s (vector %d), error code %#x", x86.VectorName(vec), vec, errCode)
 	if vec == x86.VecPF {
 		fmt.Fprintf(&b, " [%s], fault address %#x", pfString(errCode), addr)
 	}
 	fmt.Fprintf(&b, "\n  at RIP %#x\n", rip)
-	for _, line := range strings.Split(vm.DumpRegs(r, s), "\n") {
+	// Show the user segments from the frame, not the stub's ring-0 ones.
+	us := *s
+	us.CS, us.SS = x86.UserCS(), x86.UserDS()
+	for _, line := range strings.Split(vm.DumpRegs(r, &us), "\n") {
 		b.WriteString("  " + line + "\n")
 	}
 	// Decode the code around RIP from whatever of it is mapped.

@@ -300,6 +300,7 @@ var diffCases = []diffCase{
 	{name: "mmap_prot", src: "mmap_prot", wantStatus: 0, wantOut: "sbrk shrink ok\n"},
 	{name: "segv_ro", src: "segv_ro", wantStatus: 128 + 11, wantOut: "writing to read-only page\n", crash: crashSEGV},
 	{name: "misc", src: "misc", wantStatus: 0, wantOut: "pagesize=4096\n"},
+	{name: "cpu_features", src: "cpu_features", wantStatus: 0, wantOut: "sse2=1\n"},
 	{name: "segv_unmapped", src: "segv_unmapped", wantStatus: 128 + 11, wantOut: "storing to unmapped address\n", crash: crashSEGV},
 	{name: "exit_0", src: "exit_codes", args: []string{"0"}, wantStatus: 0},
 	{name: "exit_1", src: "exit_codes", args: []string{"1"}, wantStatus: 1},

@@ -486,7 +486,7 @@ func checkLoad(data []byte, i int, p *phdr) (loadSeg, error) {
 		return loadSeg{}, errorf(ErrBadSegment, "segment %d: address 0x%x + size 0x%x overflows 64 bits", i, p.vaddr, p.memsz)
 	}
 	if end > MaxUserAddr {
-		return loadSeg{}, errorf(ErrBadSegment, "segment %d: [0x%x,0x%x) reaches beyond the user address space limit 0x%x", i, p.vaddr, end, uint64(MaxUserAddr))
+		return loadSeg{}, errorf(ErrBadSegment, "segment %d is too large: [0x%x,0x%x) reaches beyond the user address space limit 0x%x", i, p.vaddr, end, uint64(MaxUserAddr))
 	}
 	return loadSeg{
 		idx: i,

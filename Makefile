@@ -1,0 +1,21 @@
+# The two commands of the README, plus helpers.
+.PHONY: run test fuzz bench images
+
+# Run the embedded default guest image.
+run:
+	go run ./cmd/nsvm run
+
+# The test suite: every package, then a short fuzz of the ELF loader.
+test:
+	go vet ./...
+	go test ./...
+	go test -run='^$$' -fuzz=FuzzParse -fuzztime=5s ./guestkernel/loader
+
+fuzz:
+	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./guestkernel/loader
+
+bench:
+	go test -run='^$$' -bench=. -benchtime=2s ./bench/
+
+images:
+	$(MAKE) -C images
