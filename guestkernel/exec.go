@@ -56,6 +56,8 @@ func (k *Kernel) execImage(t *Task, img *loader.Image, execfn string, argv, envp
 	mm.brk = mm.brkStart
 	mm.insert(vma{start: stackTop - stackMax, end: stackTop, prot: loader.ProtRead | loader.ProtWrite, kind: vmaStack})
 
+	mm.populate(stackTop-64<<10, stackTop, loader.ProtRead|loader.ProtWrite)
+
 	phdr := img.PhdrVaddr + bias
 	sp, err = mm.buildStack(k, t, img, bias, phdr, execfn, argv, envp)
 	if err != nil {

@@ -49,6 +49,12 @@ type Config struct {
 
 	Stdin, Stdout, Stderr int // host fds bridged to guest fds 0-2
 
+	// Bench enables the benchmark baselines: syscall NoWorkSyscall is
+	// answered with no kernel work, and the user-callable `out` at
+	// x86.BenchOutAddr exits and resumes. Off, both behave as on Linux
+	// (ENOSYS, and SIGSEGV for a stray port access).
+	Bench bool
+
 	Trace io.Writer // strace-style syscall trace, or nil
 	Log   io.Writer // warnings and crash reports (stderr)
 }
@@ -152,6 +158,10 @@ func comm(path string) string {
 	return b
 }
 
+// NoWorkSyscall is the syscall number of the no-work benchmark baseline
+// (not a Linux syscall: Linux and nsvm without Config.Bench give ENOSYS).
+const NoWorkSyscall = 0x4e53
+
 // ErrTimeout is returned by Run when the guest ran past its deadline.
 var ErrTimeout = errors.New("guest timed out")
 
@@ -176,7 +186,17 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 	var dirty uint64
 	switch {
 	case io.Port == x86.SyscallPort && x86.IsSyscallExit(r):
+		if r.RAX == NoWorkSyscall && k.cfg.Bench {
+			// The benchmark's baseline: the whole entry and return
+			// path, and no kernel work at all.
+			r.RAX = 0
+			c.MarkDirty(x86.SyscallReturn(r, s))
+			return false, nil
+		}
 		dirty = k.syscall(t, r, s)
+	case io.Port == x86.BenchPort && k.cfg.Bench && (r.RIP == x86.BenchOutAddr || r.RIP == x86.BenchOutAddr+2):
+		// The platform floor: a bare CPL3 `out` exit and re-entry.
+		return false, nil
 	case io.Port == x86.ExceptionPort && x86.CPL(s) == 0 && r.RIP >= x86.StubBase && r.RIP < x86.StubBase+x86.PageSize:
 		var err error
 		dirty, err = k.exception(t, r, s)

@@ -2,6 +2,8 @@ package guestkernel
 
 import (
 	"errors"
+
+	"golang.org/x/sys/unix"
 )
 
 // errNoPages is returned when guest physical memory is exhausted; the
@@ -19,7 +21,32 @@ type pageAllocator struct {
 	end  uint64   // end of guest memory
 	free []uint64 // recycled pages (dirty)
 	live int      // pages handed out and not freed
+
+	// populated is how far the host has backed the bump region; see
+	// prefault.
+	populated uint64
 }
+
+// prefaultChunk is how much host memory one prefault backs.
+const prefaultChunk = 2 << 20
+
+// prefault asks the host to back the next chunk of the bump region with
+// one madvise(MADV_POPULATE_WRITE). KVM's shadow (or EPT) fault on a guest
+// page is several times cheaper when the host page already exists, and
+// one batched populate is cheaper than a host fault per page. Failure
+// (an old host kernel) only loses the speed-up.
+func (a *pageAllocator) prefault() {
+	end := min(a.populated+prefaultChunk, a.end)
+	if a.populated < a.next {
+		a.populated = a.next &^ (prefaultChunk - 1)
+		end = min(a.populated+prefaultChunk, a.end)
+	}
+	unix.Madvise(a.mem[a.populated:end], madvPopulateWrite)
+	a.populated = end
+}
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14).
+const madvPopulateWrite = 23
 
 func newPageAllocator(mem []byte, start uint64) *pageAllocator {
 	return &pageAllocator{mem: mem, next: start, end: uint64(len(mem))}
@@ -36,6 +63,9 @@ func (a *pageAllocator) alloc() (uint64, error) {
 	}
 	if a.next+pageSize > a.end {
 		return 0, errNoPages
+	}
+	if a.next >= a.populated {
+		a.prefault()
 	}
 	pa := a.next
 	a.next += pageSize

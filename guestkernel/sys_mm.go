@@ -49,6 +49,7 @@ func sysBrk(t *Task, a *args) int64 {
 			return int64(mm.brk)
 		}
 		mm.insert(vma{start: oldEnd, end: newEnd, prot: loader.ProtRead | loader.ProtWrite, kind: vmaBrk})
+		mm.populate(oldEnd, newEnd, loader.ProtRead|loader.ProtWrite)
 	}
 	mm.brk = want
 	return int64(want)
@@ -111,6 +112,7 @@ func sysMmap(t *Task, a *args) int64 {
 		addr = hint
 	}
 	mm.insert(vma{start: addr, end: addr + n, prot: toProt(prot), kind: vmaAnon, shared: flags&mapTypeMask != unix.MAP_PRIVATE})
+	mm.populate(addr, addr+n, toProt(prot))
 	return int64(addr)
 }
 

@@ -281,3 +281,12 @@ func DumpRegs(r *kvm.Regs, s *kvm.Sregs) string {
 
 // Registers returns the register file KVM synced at the last exit.
 func (c *VCPU) Registers() (*kvm.Regs, *kvm.Sregs) { return c.Regs, c.Sregs }
+
+func getSregs(c *VCPU, s *kvm.Sregs) error {
+	v, err := kvm.GetSregs(uintptr(c.fd))
+	if err != nil {
+		return err
+	}
+	*s = *v
+	return nil
+}

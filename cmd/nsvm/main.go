@@ -115,34 +115,12 @@ func cmdRun(argv []string, stderr io.Writer) int {
 		cfg.Trace = stderr
 	}
 
-	k, err := vm.Open()
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm: %v\n", err)
-		return exitInternal
-	}
-	defer k.Close()
-	m, err := k.NewMachine(memSize)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm: %v\n", err)
-		return exitInternal
-	}
-	defer m.Close()
-	c, err := m.NewVCPU(0)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm: %v\n", err)
-		return exitInternal
-	}
-	kern, err := guestkernel.New(m, c, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm: %v\n", err)
-		var le *loader.Error
-		if errors.As(err, &le) {
-			return exitNoExec
-		}
-		return exitInternal
-	}
-	st, err := kern.Run(c, *timeout)
+	st, _, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout})
+	var lerr *loader.Error
 	switch {
+	case errors.As(err, &lerr):
+		fmt.Fprintf(stderr, "nsvm: %s: %v\n", cfg.Path, err)
+		return exitNoExec
 	case errors.Is(err, guestkernel.ErrTimeout):
 		fmt.Fprintf(stderr, "nsvm: timeout: %s ran past --timeout %v and was stopped\n", cfg.Path, *timeout)
 		return exitTimeout

@@ -1,0 +1,47 @@
+package guestkernel
+
+import (
+	"time"
+
+	"nsvm/vm"
+)
+
+// RunOptions are the machine-level settings of one run.
+type RunOptions struct {
+	Mem     uint64        // guest memory in bytes
+	Timeout time.Duration // 0: no limit
+}
+
+// DefaultMem is the guest memory size when none is given.
+const DefaultMem = 256 << 20
+
+// RunProgram boots a fresh micro-VM for cfg, runs the program to its end
+// and tears the VM down: open /dev/kvm, create the machine and its vCPU,
+// load the program, run. Errors: vm.ErrNoKVM (wrapped) when KVM is not
+// usable, a *loader.Error for a bad executable, ErrTimeout, or a
+// *vm.ExitError for a VM failure.
+func RunProgram(cfg Config, opt RunOptions) (Status, *Kernel, error) {
+	if opt.Mem == 0 {
+		opt.Mem = DefaultMem
+	}
+	kv, err := vm.Open()
+	if err != nil {
+		return Status{}, nil, err
+	}
+	defer kv.Close()
+	m, err := kv.NewMachine(opt.Mem)
+	if err != nil {
+		return Status{}, nil, err
+	}
+	defer m.Close()
+	c, err := m.NewVCPU(0)
+	if err != nil {
+		return Status{}, nil, err
+	}
+	k, err := New(m, c, cfg)
+	if err != nil {
+		return Status{}, nil, err
+	}
+	st, err := k.Run(c, opt.Timeout)
+	return st, k, err
+}
