@@ -185,15 +185,27 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 	t := k.current
 	var dirty uint64
 	switch {
-	case io.Port == x86.SyscallPort && x86.IsSyscallExit(r):
+	case io.Port == x86.SyscallPort && x86.IsSyscallExit(r, s):
+		f, ok := x86.Frame(k.mem, r.RSP)
+		if !ok {
+			return true, &vm.ExitError{Reason: "bad syscall frame", Detail: fmt.Sprintf("kernel RSP %#x", r.RSP), Dump: vm.DumpRegs(r, s)}
+		}
+		if !f.FromEntry() {
+			// The program's own int3: a breakpoint trap.
+			u := *r
+			u.RIP, u.RSP, u.RFLAGS = f.UserRIP(), f.UserRSP(), f.UserRFLAGS()
+			k.fatalSignal(t, unix.SIGTRAP, x86.VecBP, 0, 0, u.RIP, &u, s)
+			break
+		}
 		if r.RAX == NoWorkSyscall && k.cfg.Bench {
 			// The benchmark's baseline: the whole entry and return
 			// path, and no kernel work at all.
 			r.RAX = 0
-			c.MarkDirty(x86.SyscallReturn(r, s))
+			f.SyscallReturn(r)
+			c.MarkDirty(vm.SyncRegs)
 			return false, nil
 		}
-		dirty = k.syscall(t, r, s)
+		dirty = k.syscall(t, r, s, f)
 	case io.Port == x86.BenchPort && k.cfg.Bench && (r.RIP == x86.BenchOutAddr || r.RIP == x86.BenchOutAddr+2):
 		// The platform floor: a bare CPL3 `out` exit and re-entry.
 		return false, nil

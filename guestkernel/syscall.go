@@ -28,7 +28,7 @@ func errno(e unix.Errno) int64 { return -int64(e) }
 
 // syscall dispatches the syscall in r (SYSCALL's frame: RAX number, RCX
 // return address, R11 flags) and sets up the return to user mode.
-func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs) uint64 {
+func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame) uint64 {
 	k.Stats.Syscalls++
 	nr := r.RAX
 	a := args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
@@ -52,7 +52,8 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs) uint64 {
 		return 0
 	}
 	r.RAX = uint64(ret)
-	dirty := x86.SyscallReturn(r, s)
+	f.SyscallReturn(r)
+	dirty := uint64(vm.SyncRegs)
 	if t.sregsDirty {
 		t.sregsDirty = false
 		s.FS.Base, s.GS.Base = t.fsBase, t.gsBase

@@ -1,6 +1,7 @@
 package x86
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/bobuhiro11/gokvm/kvm"
@@ -71,31 +72,58 @@ func UserDS() kvm.Segment {
 // CPL is the current privilege level in a synced register file.
 func CPL(s *kvm.Sregs) int { return int(s.CS.DPL) }
 
-// IsSyscallExit reports whether an exit on SyscallPort came from the entry
-// stub. VMX reports RIP at the out instruction (KVM skips it on the next
-// entry unless RIP was changed); PVM has already advanced it. The port is
-// open in the TSS I/O bitmap, so user code could `out` to it from
-// anywhere: only the stub's address counts.
-func IsSyscallExit(r *kvm.Regs) bool { return r.RIP == SyscallEntry || r.RIP == SysretAddr }
+// IsSyscallExit reports whether an exit on SyscallPort came from the
+// ring-0 syscall stub. VMX reports RIP at the out instruction, PVM just
+// past it.
+func IsSyscallExit(r *kvm.Regs, s *kvm.Sregs) bool {
+	return CPL(s) == 0 && (r.RIP == SyscallStub || r.RIP == SyscallStub+2)
+}
 
-// SyscallReturn finishes a syscall: it returns to user mode at the address
-// SYSCALL saved in RCX, with RFLAGS from R11, RAX already holding the
-// result. The way back depends on where the entry ran, read from the live
-// CS at this exit rather than guessed once:
-//   - CPL0 (VMX/SVM: SYSCALL switched to ring 0): resume at the stub's
-//     sysretq, which does exactly that in hardware;
-//   - CPL3 (PVM: SYSCALL stayed in ring 3 and sysretq would #GP): set
-//     RIP and RFLAGS here, which is what sysretq would have done.
-//
-// It returns the KVM sync mask to mark dirty (regs only).
-func SyscallReturn(r *kvm.Regs, s *kvm.Sregs) uint64 {
-	if CPL(s) == 0 {
-		r.RIP = SysretAddr
-	} else {
-		r.RIP = r.RCX
-		r.RFLAGS = r.R11&FlagsUser | FlagReserved
+// SyscallFrame is the interrupt frame the syscall stub's iretq will pop.
+// At the exit it holds the entry's own return context (RIP just after
+// the int at LSTAR); SyscallReturn rewrites it to SYSCALL's return
+// context.
+type SyscallFrame struct {
+	mem []byte
+	off uint64 // offset of the frame in guest physical memory
+}
+
+// Frame locates the syscall stub's interrupt frame from the kernel RSP at
+// the exit. ok is false if RSP is not where the IST1 entry puts it.
+func Frame(mem []byte, rsp uint64) (SyscallFrame, bool) {
+	if rsp != KStackTop-5*8 {
+		return SyscallFrame{}, false
 	}
-	return vm.SyncRegs
+	return SyscallFrame{mem: mem, off: rsp - KernelBase}, true
+}
+
+func (f SyscallFrame) get(i int) uint64    { return binary.LittleEndian.Uint64(f.mem[f.off+uint64(i)*8:]) }
+func (f SyscallFrame) put(i int, v uint64) { binary.LittleEndian.PutUint64(f.mem[f.off+uint64(i)*8:], v) }
+
+// FromEntry reports whether the #BP came from the LSTAR stub's int3, not
+// from a program's own int3 (a breakpoint: SIGTRAP).
+func (f SyscallFrame) FromEntry() bool { return f.get(0) == SyscallEntryNext }
+
+// UserRIP is the return address the int pushed.
+func (f SyscallFrame) UserRIP() uint64 { return f.get(0) }
+
+// UserRFLAGS is the RFLAGS the trap pushed.
+func (f SyscallFrame) UserRFLAGS() uint64 { return f.get(2) }
+
+// UserRSP is the user stack pointer at the SYSCALL.
+func (f SyscallFrame) UserRSP() uint64 { return f.get(3) }
+
+// SetUserRSP changes the stack pointer the syscall returns with.
+func (f SyscallFrame) SetUserRSP(v uint64) { f.put(3, v) }
+
+// SyscallReturn prepares the return to user mode, as sysretq would: RIP
+// from RCX, RFLAGS from R11, user CS/SS, the user RSP kept. RAX already
+// holds the result; mark the registers dirty if RAX changed.
+func (f SyscallFrame) SyscallReturn(r *kvm.Regs) {
+	f.put(0, r.RCX)
+	f.put(1, SelUserCS)
+	f.put(2, r.R11&FlagsUser|FlagReserved)
+	f.put(4, SelUserDS)
 }
 
 // EnterUser loads a complete user context into the sync area: the general

@@ -33,12 +33,15 @@ const (
 	// (PML4 slot 511, PDPT slot 510), as in Linux's __START_KERNEL_map.
 	KernelBase = 0xffffffff80000000
 
-	// SyscallEntry is MSR_LSTAR: `out %al,$SyscallPort; sysretq`.
+	// SyscallEntry is MSR_LSTAR: `int3`.
 	SyscallEntry = KernelBase + PhysEntry
-	// SysretAddr is the sysretq after the out.
-	SysretAddr = SyscallEntry + 2
+	// SyscallEntryNext is the address the int3 pushes as its return RIP.
+	SyscallEntryNext = SyscallEntry + 1
 	// StubBase is the first exception stub; vector v is at StubBase+16*v.
-	StubBase   = KernelBase + PhysStubs
+	StubBase = KernelBase + PhysStubs
+	// SyscallStub is the ring-0 handler of #BP:
+	// `out %al,$SyscallPort; iretq`.
+	SyscallStub = StubBase + 0x200
 	KStackTop  = KernelBase + PhysKStackTop
 	stubStride = 16
 
@@ -46,6 +49,10 @@ const (
 	// by the exit-floor benchmark.
 	BenchOutAddr = SyscallEntry + 0x40
 )
+
+// SyscallVector is the exception the SYSCALL entry raises to reach ring 0:
+// #BP, from a one-byte int3 at LSTAR (see SetupKernelArea).
+const SyscallVector = VecBP
 
 // Ports the stubs use to reach the VMM.
 const (

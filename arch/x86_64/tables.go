@@ -82,26 +82,34 @@ func SetupKernelArea(mem []byte) {
 
 	// TSS: RSP0 is the kernel stack used for exception frames from user
 	// mode. The I/O permission bitmap covers ports 0-255 and allows only
-	// SyscallPort and BenchPort: on PVM the LSTAR stub runs at CPL3, where
-	// an `out` needs the bitmap's permission (IOPL stays 0). Any other
-	// port traps with #GP, and a permitted `out` from anywhere but the
-	// stub is refused by the VMM (it checks RIP).
+	// BenchPort, for the exit-floor benchmark's ring-3 `out` (IOPL stays
+	// 0). Any other port traps with #GP, and a permitted `out` from
+	// anywhere but the benchmark stub is refused by the VMM (it checks
+	// RIP).
 	tss := mem[PhysTSS : PhysTSS+tssLimit+1]
 	le.PutUint64(tss[4:], KStackTop)
+	le.PutUint64(tss[0x24:], KStackTop) // IST1, for #BP (the syscall entry)
 	le.PutUint16(tss[102:], tssIOMap)
 	iomap := tss[tssIOMap:]
 	fill(iomap, 0xff)
-	for _, p := range []int{SyscallPort, BenchPort} {
+	for _, p := range []int{BenchPort} {
 		iomap[p/8] &^= 1 << (p % 8)
 	}
 
-	// Syscall entry, at LSTAR. On VMX it runs at CPL0: the out exits to
-	// the VMM, which sets RAX, and sysretq returns to RCX with R11 as
-	// RFLAGS. On PVM, SYSCALL does not leave CPL3; the out still exits
-	// and the VMM itself sets RIP=RCX, RFLAGS=R11 (see SyscallReturn).
+	// Syscall entry, at LSTAR: one int3. SYSCALL lands here in ring 0 on
+	// VMX/SVM but stays in ring 3 on PVM; the #BP reaches ring 0 either
+	// way, on the IST1 stack (so that on VMX, already in ring 0, it never
+	// pushes onto the user stack and its red zone). The #BP stub exits
+	// with `out` and returns straight to user mode with iretq, through a
+	// frame the VMM rewrote to SYSCALL's return context (RCX, R11, user
+	// CS/SS). One path for both platforms, and every exit taken from ring
+	// 0, which on PVM costs a fraction of an exit from ring 3 (see
+	// bench/README.md). PVM answers `int $n` at the LSTAR landing with
+	// #UD, which is why the one-byte int3 is used; a program's own int3
+	// arrives at the same stub and is told apart by its return address.
 	entry := mem[PhysEntry : PhysEntry+PageSize]
 	fill(entry, 0xcc)
-	copy(entry, []byte{0xe6, SyscallPort, 0x48, 0x0f, 0x07})
+	copy(entry, []byte{0xcc, 0x0f, 0x0b})
 	// The exit-floor benchmark's user-callable `out; ret`.
 	copy(entry[BenchOutAddr-SyscallEntry:], []byte{0xe6, BenchPort, 0xc3})
 
@@ -122,8 +130,10 @@ func SetupKernelArea(mem []byte) {
 		if v == VecBP || v == VecOF {
 			dpl = 3 // int3 and into are allowed from user mode, as on Linux
 		}
-		putIDTGate(idt[v*16:], StubBase+uint64(v*stubStride), SelKernelCS, dpl)
+		putIDTGate(idt[v*16:], StubBase+uint64(v*stubStride), SelKernelCS, dpl, 0)
 	}
+	copy(stubs[SyscallStub-StubBase:], []byte{0xe6, SyscallPort, 0x48, 0xcf})
+	putIDTGate(idt[SyscallVector*16:], SyscallStub, SelKernelCS, 3, 1)
 
 	// Kernel half: PML4[511] -> PDPT[510] -> PD[0] -> PT. Upper levels
 	// carry U so that the entry page can be user-accessible (on PVM the
@@ -159,11 +169,11 @@ func putTSSDesc(d []byte, base uint64, limit uint32) {
 	le.PutUint64(d[8:], base>>32)
 }
 
-func putIDTGate(d []byte, handler uint64, sel uint16, dpl int) {
+func putIDTGate(d []byte, handler uint64, sel uint16, dpl, ist int) {
 	le := binary.LittleEndian
 	le.PutUint16(d[0:], uint16(handler))
 	le.PutUint16(d[2:], sel)
-	d[4] = 0                                 // IST
+	d[4] = byte(ist)
 	d[5] = 0x8e | byte(dpl)<<5               // present, 64-bit interrupt gate
 	le.PutUint16(d[6:], uint16(handler>>16)) //
 	le.PutUint32(d[8:], uint32(handler>>32))
