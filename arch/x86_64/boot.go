@@ -97,8 +97,10 @@ func Frame(mem []byte, rsp uint64) (SyscallFrame, bool) {
 	return SyscallFrame{mem: mem, off: rsp - KernelBase}, true
 }
 
-func (f SyscallFrame) get(i int) uint64    { return binary.LittleEndian.Uint64(f.mem[f.off+uint64(i)*8:]) }
-func (f SyscallFrame) put(i int, v uint64) { binary.LittleEndian.PutUint64(f.mem[f.off+uint64(i)*8:], v) }
+func (f SyscallFrame) get(i int) uint64 { return binary.LittleEndian.Uint64(f.mem[f.off+uint64(i)*8:]) }
+func (f SyscallFrame) put(i int, v uint64) {
+	binary.LittleEndian.PutUint64(f.mem[f.off+uint64(i)*8:], v)
+}
 
 // FromEntry reports whether the #BP came from the LSTAR stub's int3, not
 // from a program's own int3 (a breakpoint: SIGTRAP).

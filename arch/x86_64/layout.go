@@ -42,8 +42,8 @@ const (
 	// SyscallStub is the ring-0 handler of #BP:
 	// `out %al,$SyscallPort; iretq`.
 	SyscallStub = StubBase + 0x200
-	KStackTop  = KernelBase + PhysKStackTop
-	stubStride = 16
+	KStackTop   = KernelBase + PhysKStackTop
+	stubStride  = 16
 
 	// BenchOutAddr is a user-callable `out %al,$BenchPort; ret` used only
 	// by the exit-floor benchmark.
