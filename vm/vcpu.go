@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
@@ -94,8 +95,13 @@ type VCPU struct {
 	stopErr  atomic.Pointer[error]
 	xsaveLen int
 
-	// Exits counts KVM_RUN returns, by kind, for benchmarks and --stats.
-	Exits struct{ Total, IO, Intr uint64 }
+	// Exits counts KVM_RUN returns, by kind, and the time spent inside
+	// KVM_RUN (guest plus KVM) versus in the handler (the VMM), for
+	// benchmarks and their cost breakdowns.
+	Exits struct {
+		Total, IO, Intr   uint64
+		InGuest, InHandle time.Duration
+	}
 }
 
 // NewVCPU creates vCPU id and maps its kvm_run page.
@@ -199,7 +205,10 @@ func (c *VCPU) Run(h Handler) error {
 			setImmediateExit(c.run, false)
 			return *c.stopErr.Load()
 		}
+		t0 := time.Now()
 		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(c.fd), kvmRun, 0)
+		t1 := time.Now()
+		c.Exits.InGuest += t1.Sub(t0)
 		c.Exits.Total++
 		if e != 0 {
 			if e == unix.EINTR || e == unix.EAGAIN {
@@ -214,6 +223,7 @@ func (c *VCPU) Run(h Handler) error {
 		case exitIO:
 			c.Exits.IO++
 			stop, err := h.HandleIO(c, c.ioExit())
+			c.Exits.InHandle += time.Since(t1)
 			if err != nil || stop {
 				return err
 			}

@@ -1,12 +1,33 @@
 package x86
 
-import "nsvm/vm"
+import (
+	"sync"
+
+	"nsvm/vm"
+)
 
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv0() uint64
 
-// HostCPUID executes CPUID on the host.
-func HostCPUID(leaf, sub uint32) (eax, ebx, ecx, edx uint32) { return cpuid(leaf, sub) }
+// HostCPUID executes CPUID on the host. Results are cached: when nsvm
+// itself runs in a VM (as on our PVM machines), every CPUID is a trap to
+// the hypervisor costing microseconds, and the answers never change.
+func HostCPUID(leaf, sub uint32) (eax, ebx, ecx, edx uint32) {
+	key := uint64(leaf)<<32 | uint64(sub)
+	cpuidMu.Lock()
+	defer cpuidMu.Unlock()
+	if r, ok := cpuidCache[key]; ok {
+		return r[0], r[1], r[2], r[3]
+	}
+	eax, ebx, ecx, edx = cpuid(leaf, sub)
+	cpuidCache[key] = [4]uint32{eax, ebx, ecx, edx}
+	return
+}
+
+var (
+	cpuidMu    sync.Mutex
+	cpuidCache = map[uint64][4]uint32{}
+)
 
 // HostXCR0 reads the host's XCR0 (what the host kernel enabled).
 func HostXCR0() uint64 { return xgetbv0() }
@@ -69,10 +90,10 @@ func ComposeCPUID(supported []vm.CPUIDEntry, xcr0Limit uint64) GuestFeatures {
 		xcr0 &^= XFeaturesAVX512
 	}
 
-	_, _, h1c, _ := cpuid(1, 0)
-	_, h7b, h7c, h7d := cpuid(7, 0)
-	h71a, _, _, _ := cpuid(7, 1)
-	hda, _, _, _ := cpuid(0xd, 1)
+	_, _, h1c, _ := HostCPUID(1, 0)
+	_, h7b, h7c, h7d := HostCPUID(7, 0)
+	h71a, _, _, _ := HostCPUID(7, 1)
+	hda, _, _, _ := HostCPUID(0xd, 1)
 
 	out := make([]vm.CPUIDEntry, 0, len(supported)+8)
 	for _, e := range supported {
@@ -120,7 +141,7 @@ func ComposeCPUID(supported []vm.CPUIDEntry, xcr0Limit uint64) GuestFeatures {
 		if xcr0&(1<<c) == 0 || hasEntry(out, 0xd, c) {
 			continue
 		}
-		a, b, cc, d := cpuid(0xd, c)
+		a, b, cc, d := HostCPUID(0xd, c)
 		out = append(out, vm.CPUIDEntry{Function: 0xd, Index: c, Flags: vm.CPUIDFlagSignificantIndex, EAX: a, EBX: b, ECX: cc, EDX: d})
 	}
 	return GuestFeatures{CPUID: out, XCR0: xcr0}
