@@ -71,9 +71,11 @@ type Kernel struct {
 	current *Task
 	nextPID int
 
-	// flushTLB asks for a guest TLB flush before the next entry, after
-	// PTEs were removed or downgraded.
-	flushTLB bool
+	// vm is the machine, for the shootdown fallback.
+	vm *vm.Machine
+	// shoot collects the page-table pages the VMM changed; they are
+	// invalidated (and the TLB flushed) before the guest runs again.
+	shoot x86.Shootdown
 
 	// warned records the unknown syscalls already reported (once each).
 	warned [512]bool
@@ -101,6 +103,7 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 		return nil, fmt.Errorf("guest memory %d KiB is too small (need at least %d MiB)", len(m.Mem)>>10, (x86.KernelAreaSize+4<<20)>>20)
 	}
 	k := &Kernel{
+		vm:      m,
 		cfg:     cfg,
 		mem:     m.Mem,
 		cpu:     c,
@@ -184,6 +187,7 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 	r, s := c.Registers()
 	t := k.current
 	var dirty uint64
+	frameAt := r.RSP // where the stub's iretq frame is
 	switch {
 	case io.Port == x86.SyscallPort && x86.IsSyscallExit(r, s):
 		f, ok := x86.Frame(k.mem, r.RSP)
@@ -211,6 +215,7 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 		return false, nil
 	case io.Port == x86.ExceptionPort && x86.CPL(s) == 0 && r.RIP >= x86.StubBase && r.RIP < x86.StubBase+x86.PageSize:
 		var err error
+		frameAt = r.RSP + 16 // past the vector and error code
 		dirty, err = k.exception(t, r, s)
 		if err != nil {
 			return true, err
@@ -223,15 +228,30 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 	if k.done {
 		return true, nil
 	}
-	if k.flushTLB {
-		// Toggling CR4.PGE flushes the whole TLB, global entries too
-		// (SDM 4.10.4.1); KVM resets its MMU context on the change.
-		k.flushTLB = false
-		s.CR4 ^= x86.CR4PGE
-		dirty |= vm.SyncSregs
+	if k.shoot.Pending() {
+		if err := k.shootdown(r, s, frameAt); err != nil {
+			return true, err
+		}
+		dirty |= vm.SyncRegs
 	}
 	c.MarkDirty(dirty)
 	return false, nil
+}
+
+// shootdown arranges for the guest to invalidate the page-table pages
+// the VMM changed, flush its TLB and only then return to user mode: the
+// vCPU resumes at the shootdown stub with RSP at the iretq frame (see
+// arch/x86_64/shootdown.go).
+func (k *Kernel) shootdown(r *kvm.Regs, s *kvm.Sregs, frame uint64) error {
+	if k.shoot.Overflow {
+		if err := k.vm.InvalidateShadow(); err != nil {
+			return err
+		}
+	}
+	k.shoot.Commit(k.mem, s.CR3)
+	r.RSP = frame
+	r.RIP = x86.ShootdownStub
+	return nil
 }
 
 // exitTask ends the current task (do_exit) and, as it is the only one,

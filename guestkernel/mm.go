@@ -61,7 +61,7 @@ type MM struct {
 }
 
 func (k *Kernel) newMM() (*MM, error) {
-	pt, err := x86.NewPageTables(k.mem, k.pages.alloc, k.pages.release)
+	pt, err := x86.NewPageTables(k.mem, k.pages.alloc, k.pages.release, &k.shoot)
 	if err != nil {
 		return nil, err
 	}

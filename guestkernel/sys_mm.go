@@ -39,9 +39,7 @@ func sysBrk(t *Task, a *args) int64 {
 	newEnd, oldEnd := pageUp(want), pageUp(mm.brk)
 	switch {
 	case newEnd < oldEnd:
-		if mm.unmapRange(newEnd, oldEnd) {
-			t.k.flushTLB = true
-		}
+		mm.unmapRange(newEnd, oldEnd)
 	case newEnd > oldEnd:
 		// Keep a guard page's distance from the next mapping, as
 		// check_brk_limits / find_vma_intersection do.
@@ -97,9 +95,7 @@ func sysMmap(t *Task, a *args) int64 {
 			if flags&unix.MAP_FIXED == 0 {
 				return errno(unix.EEXIST)
 			}
-			if mm.unmapRange(addr, addr+n) {
-				t.k.flushTLB = true
-			}
+			mm.unmapRange(addr, addr+n)
 		}
 	} else {
 		hint := pageDown(addr)
@@ -126,9 +122,7 @@ func sysMunmap(t *Task, a *args) int64 {
 	if n == 0 || addr+n > taskSize || addr+n < addr {
 		return errno(unix.EINVAL)
 	}
-	if t.mm.unmapRange(addr, addr+n) {
-		t.k.flushTLB = true
-	}
+	t.mm.unmapRange(addr, addr+n)
 	return 0
 }
 
@@ -149,9 +143,7 @@ func sysMprotect(t *Task, a *args) int64 {
 	if !t.mm.mapped(addr, addr+n) {
 		return errno(unix.ENOMEM)
 	}
-	if t.mm.protectRange(addr, addr+n, toProt(prot)) {
-		t.k.flushTLB = true
-	}
+	t.mm.protectRange(addr, addr+n, toProt(prot))
 	return 0
 }
 
@@ -174,9 +166,7 @@ func sysMadvise(t *Task, a *args) int64 {
 		return errno(unix.ENOMEM)
 	}
 	if advice == unix.MADV_DONTNEED {
-		if t.mm.dropPages(addr, addr+n) {
-			t.k.flushTLB = true
-		}
+		t.mm.dropPages(addr, addr+n)
 	}
 	return 0
 }

@@ -71,3 +71,19 @@ func (m *Machine) Close() error {
 	}
 	return nil
 }
+
+// InvalidateShadow makes KVM drop every shadow page-table page of the VM
+// by deleting and re-adding its memory slot (KVM zaps all shadow pages
+// when a slot goes away). It costs milliseconds; it is the fallback when
+// more page tables changed than a guest-side shootdown covers.
+func (m *Machine) InvalidateShadow() error {
+	region := kvm.UserspaceMemoryRegion{Slot: 0, UserspaceAddr: uint64(sliceAddr(m.Mem))}
+	if err := kvm.SetUserMemoryRegion(uintptr(m.fd), &region); err != nil {
+		return fmt.Errorf("delete memory slot: %w", err)
+	}
+	region.MemorySize = uint64(len(m.Mem))
+	if err := kvm.SetUserMemoryRegion(uintptr(m.fd), &region); err != nil {
+		return fmt.Errorf("re-add memory slot: %w", err)
+	}
+	return nil
+}

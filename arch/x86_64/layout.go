@@ -24,6 +24,17 @@ const (
 	PhysKPDPT     = 0x10000 // kernel half page tables
 	PhysKPD       = 0x11000
 	PhysKPT       = 0x12000
+	PhysDMPDPT    = 0x13000 // direct map: PDPT, then one PD per GiB
+	PhysDMPD      = 0x20000
+	PhysShootdown = 0x14000 // shootdown list, shootdownPages pages
+
+	// DirectMap is where all of guest physical memory is mapped for
+	// ring 0 (PML4 slot 273, Linux's direct map), supervisor-only, with
+	// 2 MiB pages. Only the shootdown stub uses it.
+	DirectMap     = 0xffff888000000000
+	directMapSlot = 273
+	// MaxGuestMem is what the direct map's page tables can cover.
+	MaxGuestMem = 64 << 30
 
 	// KernelAreaSize is the physical memory reserved for the above; the
 	// page allocator hands out memory from here up.

@@ -34,17 +34,27 @@ type PageTables struct {
 	Root  uint64 // physical address of the PML4
 	Alloc func() (uint64, error)
 	Free  func(pa uint64)
+	// Shoot, when set, records every page-table page whose present
+	// entries change or which is freed (see Shootdown).
+	Shoot *Shootdown
+}
+
+func (p *PageTables) changed(pteAddr uint64) {
+	if p.Shoot != nil {
+		p.Shoot.Add(pteAddr)
+	}
 }
 
 // NewPageTables allocates an empty PML4 that shares the kernel half.
-func NewPageTables(mem []byte, alloc func() (uint64, error), free func(uint64)) (*PageTables, error) {
+func NewPageTables(mem []byte, alloc func() (uint64, error), free func(uint64), shoot *Shootdown) (*PageTables, error) {
 	root, err := alloc()
 	if err != nil {
 		return nil, err
 	}
-	p := &PageTables{Mem: mem, Root: root, Alloc: alloc, Free: free}
+	p := &PageTables{Mem: mem, Root: root, Alloc: alloc, Free: free, Shoot: shoot}
 	clear(mem[root : root+PageSize])
 	p.put(root+511*8, KernelPML4E)
+	p.put(root+directMapSlot*8, DirectMapPML4E)
 	return p, nil
 }
 
@@ -88,6 +98,9 @@ func (p *PageTables) Map(va, pa, flags uint64) error {
 	if err != nil {
 		return err
 	}
+	if p.get(ea)&PTEPresent != 0 {
+		p.changed(ea)
+	}
 	p.put(ea, pa&PTEAddr|flags|PTEPresent)
 	return nil
 }
@@ -108,6 +121,9 @@ func (p *PageTables) SetPTE(va, pte uint64) bool {
 	if !ok {
 		return false
 	}
+	if p.get(ea)&PTEPresent != 0 {
+		p.changed(ea)
+	}
 	p.put(ea, pte)
 	return true
 }
@@ -119,6 +135,9 @@ func (p *PageTables) Unmap(va uint64) uint64 {
 		return 0
 	}
 	old := p.get(ea)
+	if old&PTEPresent != 0 {
+		p.changed(ea)
+	}
 	p.put(ea, 0)
 	return old
 }
@@ -164,12 +183,14 @@ func (p *PageTables) FreeTables() {
 			e := p.get(table + i*8)
 			if e&PTEPresent == 0 || level == 1 {
 				if level == 1 && e&PTEPresent != 0 {
+					p.changed(e & PTEAddr)
 					p.Free(e & PTEAddr)
 				}
 				continue
 			}
 			free(e&PTEAddr, level-1)
 		}
+		p.changed(table)
 		p.Free(table)
 	}
 	free(p.Root, 3)

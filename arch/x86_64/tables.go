@@ -146,6 +146,24 @@ func SetupKernelArea(mem []byte) {
 	}
 	le.PutUint64(pt[PhysEntry/PageSize*8:], PhysEntry|PTEPresent|PTEUser|PTEAccessed)
 	le.PutUint64(pt[PhysStubs/PageSize*8:], PhysStubs|PTEPresent|PTEAccessed)
+	for i := uint64(0); i < shootdownPages; i++ {
+		p := PhysShootdown + i*PageSize
+		le.PutUint64(pt[p/PageSize*8:], p|PTEPresent|PTEWrite|PTEAccessed|PTEDirty|PTENX)
+	}
+	copy(stubs[ShootdownStub-StubBase:], shootdownCode())
+
+	// The direct map: every 2 MiB of guest memory, supervisor RW.
+	for gib := uint64(0); gib*(1<<30) < uint64(len(mem)); gib++ {
+		pd := PhysDMPD + gib*PageSize
+		le.PutUint64(mem[PhysDMPDPT+gib*8:], pd|PTEPresent|PTEWrite)
+		for i := uint64(0); i < 512; i++ {
+			pa := gib<<30 | i<<21
+			if pa >= uint64(len(mem)) {
+				break
+			}
+			le.PutUint64(mem[pd+i*8:], pa|PTEPresent|PTEWrite|PTEHuge|PTEAccessed|PTEDirty|PTENX)
+		}
+	}
 	for p := uint64(PhysKStack); p < PhysKStackTop; p += PageSize {
 		le.PutUint64(pt[p/PageSize*8:], p|PTEPresent|PTEWrite|PTEAccessed|PTEDirty|PTENX)
 	}
@@ -158,8 +176,12 @@ const (
 	tssLimit = tssIOMap + 32
 )
 
-// KernelPML4E is the PML4 slot-511 entry every address space carries.
-const KernelPML4E = PhysKPDPT | PTEPresent | PTEWrite | PTEUser
+// KernelPML4E is the PML4 slot-511 entry every address space carries;
+// DirectMapPML4E is slot 273's.
+const (
+	KernelPML4E    = PhysKPDPT | PTEPresent | PTEWrite | PTEUser
+	DirectMapPML4E = PhysDMPDPT | PTEPresent | PTEWrite
+)
 
 func putTSSDesc(d []byte, base uint64, limit uint32) {
 	le := binary.LittleEndian

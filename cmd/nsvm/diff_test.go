@@ -301,6 +301,7 @@ var diffCases = []diffCase{
 	{name: "segv_ro", src: "segv_ro", wantStatus: 128 + 11, wantOut: "writing to read-only page\n", crash: crashSEGV},
 	{name: "misc", src: "misc", wantStatus: 0, wantOut: "pagesize=4096\n"},
 	{name: "cpu_features", src: "cpu_features", wantStatus: 0, wantOut: "sse2=1\n"},
+	{name: "remap_protect", src: "remap_protect", wantStatus: 128 + 11, wantOut: "writing to the read-only page\n", crash: crashSEGV},
 	{name: "segv_unmapped", src: "segv_unmapped", wantStatus: 128 + 11, wantOut: "storing to unmapped address\n", crash: crashSEGV},
 	{name: "exit_0", src: "exit_codes", args: []string{"0"}, wantStatus: 0},
 	{name: "exit_1", src: "exit_codes", args: []string{"1"}, wantStatus: 1},
