@@ -99,6 +99,9 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	if uint64(len(m.Mem)) > x86.MaxGuestMem {
+		return nil, fmt.Errorf("guest memory %d GiB is more than nsvm maps (%d GiB)", len(m.Mem)>>30, x86.MaxGuestMem>>30)
+	}
 	if uint64(len(m.Mem)) < x86.KernelAreaSize+4<<20 {
 		return nil, fmt.Errorf("guest memory %d KiB is too small (need at least %d MiB)", len(m.Mem)>>10, (x86.KernelAreaSize+4<<20)>>20)
 	}

@@ -20,6 +20,9 @@ const (
 	// mmapTop is where top-down mmap starts: below the stack and a gap,
 	// as Linux's mmap_base() computes without randomization.
 	mmapTop = stackTop - stackMax - 128<<20
+	// mmapMinAddr is vm.mmap_min_addr's default: nothing is mapped
+	// below it, so NULL dereferences always fault.
+	mmapMinAddr = 64 << 10
 	// etDynBase is where a static-pie is loaded (ELF_ET_DYN_BASE with
 	// ASLR off).
 	etDynBase = 0x555555554000
@@ -193,7 +196,7 @@ func (mm *MM) mapped(start, end uint64) bool {
 func (mm *MM) unmappedArea(n uint64) (uint64, bool) {
 	hi := uint64(mmapTop)
 	for i := len(mm.vmas) - 1; i >= -1; i-- {
-		lo := uint64(pageSize) << 4 // mmap_min_addr (64 KiB)
+		lo := uint64(mmapMinAddr)
 		if i >= 0 {
 			lo = mm.vmas[i].end
 			if lo >= hi {

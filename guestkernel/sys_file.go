@@ -67,12 +67,14 @@ func (k *Kernel) writeUser(t *Task, f *file, va, count uint64) int64 {
 	var done int64
 	for count > 0 {
 		b := k.buf(count)
-		if e := t.mm.copyIn(b, va); e != 0 {
+		got, e := t.mm.copyInPartial(b, va)
+		if got == 0 {
 			if done > 0 {
 				return done
 			}
 			return errno(e)
 		}
+		b = b[:got]
 		n, err := unix.Write(f.hostFD, b)
 		if err != nil {
 			if done > 0 {
@@ -81,7 +83,7 @@ func (k *Kernel) writeUser(t *Task, f *file, va, count uint64) int64 {
 			return errno(err.(unix.Errno))
 		}
 		done += int64(n)
-		if n < len(b) {
+		if n < len(b) || e != 0 {
 			break
 		}
 		va += uint64(n)

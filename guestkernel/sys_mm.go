@@ -70,14 +70,14 @@ func sysMmap(t *Task, a *args) int64 {
 		if _, e := t.files.get(fd); e != 0 {
 			return errno(e)
 		}
-		return errno(unix.ENODEV)
 	}
 	if length == 0 {
 		return errno(unix.EINVAL)
 	}
-	if prot&^uint64(protMask|protGrows) != 0 {
-		return errno(unix.EINVAL)
+	if flags&unix.MAP_ANONYMOUS == 0 {
+		return errno(unix.ENODEV) // no stream here has an mmap method
 	}
+	// Unknown prot bits are ignored, as calc_vm_prot_bits does.
 	n := pageUp(length)
 	if n == 0 || n > taskSize {
 		return errno(unix.ENOMEM)
@@ -92,14 +92,15 @@ func sysMmap(t *Task, a *args) int64 {
 			return errno(unix.ENOMEM)
 		}
 		if !mm.free(addr, addr+n) {
-			if flags&unix.MAP_FIXED == 0 {
+			if flags&mapFixedNoRepl != 0 {
 				return errno(unix.EEXIST)
 			}
 			mm.unmapRange(addr, addr+n)
 		}
 	} else {
-		hint := pageDown(addr)
-		if hint == 0 || hint+n > taskSize || hint+n < hint || !mm.free(hint, hint+n) {
+		// A hint below mmap_min_addr is raised to it (round_hint_to_min).
+		hint := max(pageDown(addr), mmapMinAddr)
+		if addr == 0 || hint+n > taskSize || hint+n < hint || !mm.free(hint, hint+n) {
 			var ok bool
 			if hint, ok = mm.unmappedArea(n); !ok {
 				return errno(unix.ENOMEM)

@@ -53,6 +53,21 @@ func (mm *MM) copyIn(dst []byte, va uint64) unix.Errno {
 	return 0
 }
 
+// copyInPartial copies what it can up to the first fault, as the kernel's
+// copy loops do for read/write: it returns the bytes copied and the errno
+// that stopped it.
+func (mm *MM) copyInPartial(dst []byte, va uint64) (int, unix.Errno) {
+	done := 0
+	for done < len(dst) {
+		src, e := mm.userPage(va+uint64(done), false)
+		if e != 0 {
+			return done, e
+		}
+		done += copy(dst[done:], src)
+	}
+	return done, 0
+}
+
 // copyOut writes src at va (copy_to_user).
 func (mm *MM) copyOut(va uint64, src []byte) unix.Errno {
 	if va+uint64(len(src)) < va {

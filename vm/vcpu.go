@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,6 +91,8 @@ type VCPU struct {
 	Regs  *kvm.Regs
 	Sregs *kvm.Sregs
 
+	// mu guards run against unmapping while another goroutine kicks.
+	mu       sync.Mutex
 	tid      atomic.Int32
 	stopReq  atomic.Bool
 	stopErr  atomic.Pointer[error]
@@ -128,6 +131,8 @@ func (m *Machine) NewVCPU(id int) (*VCPU, error) {
 }
 
 func (c *VCPU) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.run != nil {
 		unix.Munmap(c.run)
 		c.run = nil
@@ -182,6 +187,13 @@ func (c *VCPU) Kick(reason error) {
 	}
 	c.stopErr.Store(&reason)
 	c.stopReq.Store(true)
+	// A timeout can fire while the machine is being torn down: the
+	// kvm_run page may be gone already.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run == nil {
+		return
+	}
 	// immediate_exit covers the window before the thread enters KVM_RUN;
 	// the signal covers a thread already inside it. SIGURG is the Go
 	// runtime's own preemption signal, so its handler tolerates it.

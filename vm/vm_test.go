@@ -82,7 +82,7 @@ func userGuest(tb testing.TB, code []byte) (*vm.Machine, *vm.VCPU) {
 		next += x86.PageSize
 		return pa, nil
 	}
-	pt, err := x86.NewPageTables(m.Mem, alloc, func(uint64) {})
+	pt, err := x86.NewPageTables(m.Mem, alloc, func(uint64) {}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -282,8 +282,15 @@ func TestExceptionFrame(t *testing.T) {
 func TestKick(t *testing.T) {
 	_, c := userGuest(t, []byte{0xeb, 0xfe}) // jmp .
 	errStop := errors.New("stopped by the test")
-	tm := time.AfterFunc(100*time.Millisecond, func() { c.Kick(errStop) })
+	kicked := make(chan struct{})
+	tm := time.AfterFunc(100*time.Millisecond, func() {
+		c.Kick(errStop)
+		close(kicked)
+	})
 	defer tm.Stop()
+	// Kick must be finished before the machine is closed (see
+	// TestKickAfterClose).
+	defer func() { <-kicked }()
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {
@@ -317,6 +324,28 @@ func TestKickBeforeRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not honour a Kick made before it started")
 	}
+}
+
+// A Kick that arrives after the machine is closed (a timeout timer firing
+// as the guest exits, with Run already returned and the VM torn down) must
+// be harmless.
+func TestKickAfterClose(t *testing.T) {
+	k := openKVM(t)
+	m, err := k.NewMachine(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.NewVCPU(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("Kick after Machine.Close panicked: %v", r)
+		}
+	}()
+	c.Kick(errors.New("late timeout"))
 }
 
 func TestXSAVERoundTrip(t *testing.T) {

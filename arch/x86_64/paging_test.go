@@ -46,14 +46,14 @@ func (a *testAlloc) free(pa uint64) {
 func newTestTables(t *testing.T) (*PageTables, *testAlloc) {
 	t.Helper()
 	a := newTestAlloc(t, 16<<20)
-	p, err := NewPageTables(a.mem, a.alloc, a.free)
+	p, err := NewPageTables(a.mem, a.alloc, a.free, nil)
 	if err != nil {
 		t.Fatalf("NewPageTables: %v", err)
 	}
 	return p, a
 }
 
-func TestNewPageTablesInstallsKernelHalf(t *testing.T) {
+func TestNewPageTablesInstallsKernelSlots(t *testing.T) {
 	p, a := newTestTables(t)
 	if a.allocs != 1 {
 		t.Fatalf("NewPageTables allocated %d pages, want 1 (the PML4)", a.allocs)
@@ -61,8 +61,11 @@ func TestNewPageTablesInstallsKernelHalf(t *testing.T) {
 	for i := uint64(0); i < 512; i++ {
 		e := p.get(p.Root + i*8)
 		want := uint64(0)
-		if i == 511 {
+		switch i {
+		case 511:
 			want = KernelPML4E
+		case directMapSlot:
+			want = DirectMapPML4E
 		}
 		if e != want {
 			t.Errorf("PML4[%d] = %#x, want %#x", i, e, want)
@@ -298,6 +301,66 @@ func TestPTEFlags(t *testing.T) {
 		}
 		if got&(PTEPresent|PTEAddr|PTEHuge|PTEGlobal|PTECOW) != 0 {
 			t.Errorf("PTEFlags(%v, %v, %v) = %#x sets non-permission bits", tc.read, tc.write, tc.exec, got)
+		}
+	}
+}
+
+// Shootdown recording: a page-table page is recorded when one of its
+// present entries changes or when it is freed, never for adding an entry
+// where none was present.
+func TestPageTablesRecordShootdown(t *testing.T) {
+	a := newTestAlloc(t, 16<<20)
+	var sd Shootdown
+	p, err := NewPageTables(a.mem, a.alloc, a.free, &sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := PTEFlags(true, true, false)
+	if err := p.Map(0x400000, 0xf00000, rw); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Map(0x401000, 0xf01000, rw); err != nil {
+		t.Fatal(err)
+	}
+	if sd.Pending() {
+		t.Fatalf("adding entries recorded %d pages", sd.Len())
+	}
+	ptPage := func(va uint64) uint64 {
+		ea, ok, _ := p.walk(va, false)
+		if !ok {
+			t.Fatalf("no table for %#x", va)
+		}
+		return ea &^ (PageSize - 1)
+	}
+	pt := ptPage(0x400000)
+
+	steps := []struct {
+		name string
+		op   func()
+		want []uint64
+	}{
+		{"unmap an absent page", func() { p.Unmap(0x402000) }, nil},
+		{"SetPTE on an absent entry", func() { p.SetPTE(0x403000, 0xf03000|PTEPresent) }, nil},
+		{"remap a present page", func() { p.Map(0x400000, 0xf05000, rw) }, []uint64{pt}},
+		{"downgrade with SetPTE", func() { p.SetPTE(0x401000, 0xf01000|PTEPresent|PTEUser) }, []uint64{pt}},
+		{"unmap a present page", func() { p.Unmap(0x401000) }, []uint64{pt}},
+		{"lookups and ranges", func() { p.Lookup(0x400000); p.Range(0, 1<<47, func(uint64, uint64) {}) }, nil},
+	}
+	for _, st := range steps {
+		st.op()
+		if got := sd.pages; !equalU64(got, st.want) {
+			t.Errorf("%s: recorded %#x, want %#x", st.name, got, st.want)
+		}
+		sd.Commit(a.mem, p.Root)
+	}
+	// FreeTables records every table it frees.
+	p.FreeTables()
+	if sd.Len() != a.frees {
+		t.Errorf("FreeTables freed %d tables but recorded %d", a.frees, sd.Len())
+	}
+	for _, pa := range sd.pages {
+		if a.live[pa] {
+			t.Errorf("recorded page %#x was not freed", pa)
 		}
 	}
 }

@@ -142,14 +142,19 @@ func TestTSS(t *testing.T) {
 	if rsp0 := le.Uint64(tss[4:]); rsp0 != KStackTop {
 		t.Errorf("TSS RSP0 = %#x, want KStackTop %#x", rsp0, uint64(KStackTop))
 	}
+	if ist1 := le.Uint64(tss[0x24:]); ist1 != KStackTop {
+		t.Errorf("TSS IST1 = %#x, want KStackTop %#x", ist1, uint64(KStackTop))
+	}
 	iomapBase := int(le.Uint16(tss[102:]))
 	if iomapBase != tssIOMap {
 		t.Fatalf("I/O map base %#x, want %#x", iomapBase, tssIOMap)
 	}
+	// Only the benchmark's ring-3 `out` is permitted: the syscall and
+	// exception stubs run in ring 0 and need no permission.
 	bitmap := tss[iomapBase:]
 	for port := 0; port < 256; port++ {
 		allowed := bitmap[port/8]&(1<<(port%8)) == 0
-		want := port == SyscallPort || port == BenchPort
+		want := port == BenchPort
 		if allowed != want {
 			t.Errorf("port %#x: allowed=%v, want %v", port, allowed, want)
 		}
@@ -170,14 +175,19 @@ func TestIDTGates(t *testing.T) {
 	for v := 0; v < NumVectors; v++ {
 		g := mem[PhysIDT+16*v:]
 		off := uint64(le.Uint16(g[0:])) | uint64(le.Uint16(g[6:]))<<16 | uint64(le.Uint32(g[8:]))<<32
-		if want := uint64(StubBase) + uint64(16*v); off != want {
+		want, wantIST := uint64(StubBase)+uint64(16*v), byte(0)
+		if v == SyscallVector {
+			// #BP is the syscall entry's way into ring 0, on IST1.
+			want, wantIST = SyscallStub, 1
+		}
+		if off != want {
 			t.Errorf("vector %d: handler %#x, want %#x", v, off, want)
 		}
 		if sel := le.Uint16(g[2:]); sel != 0x10 {
 			t.Errorf("vector %d: selector %#x, want 0x10", v, sel)
 		}
-		if ist := g[4] & 7; ist != 0 {
-			t.Errorf("vector %d: IST %d, want 0", v, ist)
+		if ist := g[4] & 7; ist != wantIST {
+			t.Errorf("vector %d: IST %d, want %d", v, ist, wantIST)
 		}
 		attr := g[5]
 		if attr&0x80 == 0 || attr&0x1f != 0x0e {
@@ -193,6 +203,9 @@ func TestIDTGates(t *testing.T) {
 		if r := le.Uint32(g[12:]); r != 0 {
 			t.Errorf("vector %d: reserved dword %#x", v, r)
 		}
+	}
+	if SyscallVector != VecBP {
+		t.Errorf("SyscallVector = %d, want #BP (the entry is a one-byte int3)", SyscallVector)
 	}
 	if lim := BaseSregs().IDT.Limit; int(lim) != NumVectors*16-1 {
 		t.Errorf("IDT limit %#x, want %#x", lim, NumVectors*16-1)
@@ -288,30 +301,32 @@ func TestExceptionStubs(t *testing.T) {
 			t.Errorf("stub %d = %v, want %v", tc.vec, got, tc.want)
 		}
 	}
-	// Unused stub space is int3.
-	if b := mem[PhysStubs+16*NumVectors]; b != 0xcc {
-		t.Errorf("byte after the last stub = %#x, want int3", b)
+	// The rest of each 16-byte slot is int3 filler.
+	for v := 0; v < NumVectors; v++ {
+		n := 12
+		if HasErrorCode(v) {
+			n = 10
+		}
+		for i := n; i < 16; i++ {
+			if b := mem[PhysStubs+16*v+i]; b != 0xcc {
+				t.Errorf("stub %d byte %d = %#x, want int3 filler", v, i, b)
+			}
+		}
 	}
 }
 
 func TestSyscallEntryPage(t *testing.T) {
 	mem := kernelArea(t)
 	entry := mem[PhysEntry : PhysEntry+PageSize]
-	insts := decodeAll(t, entry[:8], x86asm.SYSRET)
-	if got := ops(insts); !sameOps(got, []x86asm.Op{x86asm.OUT, x86asm.SYSRET}) {
-		t.Fatalf("syscall entry: %v, want [OUT SYSRET]", got)
+	insts := decodeAll(t, entry[:3], x86asm.UD2)
+	if got := ops(insts); !sameOps(got, []x86asm.Op{x86asm.INT, x86asm.UD2}) || insts[0].Len != 1 || insts[0].Args[0] != x86asm.Imm(3) {
+		t.Fatalf("syscall entry: %v %v, want a one-byte int3 then ud2", got, insts[0].Args)
 	}
-	if insts[0].Args[0] != x86asm.Imm(SyscallPort) {
-		t.Errorf("entry out port %v, want %#x", insts[0].Args[0], SyscallPort)
+	if SyscallEntryNext != SyscallEntry+1 {
+		t.Errorf("SyscallEntryNext = %#x, want the address after the int3", uint64(SyscallEntryNext))
 	}
-	if insts[1].DataSize != 64 {
-		t.Errorf("sysret operand size %d, want sysretq (64)", insts[1].DataSize)
-	}
-	if got := uint64(insts[0].Len); SyscallEntry+got != SysretAddr {
-		t.Errorf("SysretAddr = %#x, but the out ends at %#x", uint64(SysretAddr), SyscallEntry+got)
-	}
-	if b := entry[insts[0].Len+insts[1].Len]; b != 0xcc {
-		t.Errorf("byte after sysretq = %#x, want int3", b)
+	if b := entry[3]; b != 0xcc {
+		t.Errorf("byte after the entry = %#x, want int3 filler", b)
 	}
 	off := BenchOutAddr - SyscallEntry
 	bench := decodeAll(t, entry[off:off+4], x86asm.RET)
@@ -320,12 +335,185 @@ func TestSyscallEntryPage(t *testing.T) {
 	}
 }
 
+func TestSyscallStub(t *testing.T) {
+	mem := kernelArea(t)
+	off := PhysStubs + int(SyscallStub-StubBase)
+	insts := decodeAll(t, mem[off:off+8], x86asm.IRETQ)
+	if got := ops(insts); !sameOps(got, []x86asm.Op{x86asm.OUT, x86asm.IRETQ}) {
+		t.Fatalf("syscall stub: %v, want [OUT IRETQ]", got)
+	}
+	if insts[0].Args[0] != x86asm.Imm(SyscallPort) || insts[0].Args[1] != x86asm.AL {
+		t.Errorf("syscall stub out %v, want out %%al,$%#x", insts[0].Args, SyscallPort)
+	}
+	if insts[1].DataSize != 64 {
+		t.Errorf("iret operand size %d, want iretq", insts[1].DataSize)
+	}
+	// IsSyscallExit accepts RIP at the out (VMX) or after it (PVM).
+	if insts[0].Len != 2 {
+		t.Errorf("out is %d bytes; IsSyscallExit assumes 2", insts[0].Len)
+	}
+	// The stub must not overlap the per-vector stubs or the shootdown
+	// stub.
+	if SyscallStub < StubBase+NumVectors*stubStride || SyscallStub+4 > ShootdownStub {
+		t.Errorf("SyscallStub %#x overlaps other stubs", uint64(SyscallStub))
+	}
+}
+
+// The shootdown stub is hand-assembled: check its instructions and that
+// its branches land where the comment says.
+func TestShootdownStub(t *testing.T) {
+	mem := kernelArea(t)
+	off := PhysStubs + int(ShootdownStub-StubBase)
+	if end := off + len(shootdownCode()); end > PhysStubs+PageSize {
+		t.Fatalf("shootdown stub runs past the stub page")
+	}
+	code := mem[off : off+len(shootdownCode())]
+	var insts []x86asm.Inst
+	var pcs []int
+	for pc := 0; pc < len(code); {
+		inst, err := x86asm.Decode(code[pc:], 64)
+		if err != nil {
+			t.Fatalf("decode at +%d: %v", pc, err)
+		}
+		insts, pcs = append(insts, inst), append(pcs, pc)
+		pc += inst.Len
+	}
+	want := []x86asm.Op{
+		x86asm.PUSH, x86asm.PUSH, x86asm.PUSH, x86asm.PUSH, x86asm.MOV, // movabs $list,%rcx
+		x86asm.MOV,                                     // count
+		x86asm.TEST, x86asm.JE, x86asm.ADD, x86asm.MOV, // loop head
+		x86asm.MOV, x86asm.MOV, // read and write back one byte
+		x86asm.DEC, x86asm.JMP,
+		x86asm.MOV, x86asm.MOV, x86asm.MOV, // CR3 reload
+		x86asm.POP, x86asm.POP, x86asm.POP, x86asm.POP, x86asm.IRETQ,
+	}
+	if got := ops(insts); !sameOps(got, want) {
+		t.Fatalf("shootdown stub: %v, want %v", got, want)
+	}
+	target := func(i int) int { return pcs[i] + insts[i].Len + int(insts[i].Args[0].(x86asm.Rel)) }
+	if got := target(7); got != pcs[14] {
+		t.Errorf("je lands at +%d, want +%d (the CR3 reload)", got, pcs[14])
+	}
+	if got := target(13); got != pcs[6] {
+		t.Errorf("jmp lands at +%d, want +%d (the loop test)", got, pcs[6])
+	}
+	list := uint64(KernelBase + PhysShootdown)
+	if insts[4].Args[1] != x86asm.Imm(list) || insts[14].Args[1] != x86asm.Imm(list+8) {
+		t.Errorf("list addresses %v %v, want %#x and %#x", insts[4].Args[1], insts[14].Args[1], list, list+8)
+	}
+	if insts[16].Args[0] != x86asm.CR3 {
+		t.Errorf("instruction 16 writes %v, want CR3", insts[16].Args[0])
+	}
+	// Pushes and pops balance, in reverse order.
+	for i := 0; i < 4; i++ {
+		if insts[i].Args[0] != insts[20-i].Args[0] {
+			t.Errorf("push %v is popped as %v", insts[i].Args[0], insts[20-i].Args[0])
+		}
+	}
+}
+
+func TestShootdown(t *testing.T) {
+	var sd Shootdown
+	if sd.Pending() || sd.Len() != 0 {
+		t.Fatal("zero Shootdown is pending")
+	}
+	sd.Add(0x300000)
+	sd.Add(0x300ff8) // same page
+	sd.Add(0x301000)
+	if sd.Len() != 2 || !sd.Pending() || sd.Overflow {
+		t.Errorf("after 3 adds over 2 pages: Len %d Pending %v Overflow %v", sd.Len(), sd.Pending(), sd.Overflow)
+	}
+	mem := make([]byte, KernelAreaSize)
+	sd.Commit(mem, 0x345000)
+	le := binary.LittleEndian
+	l := mem[PhysShootdown:]
+	if n, cr3 := le.Uint64(l), le.Uint64(l[8:]); n != 2 || cr3 != 0x345000 {
+		t.Errorf("committed count %d CR3 %#x, want 2 and 0x345000", n, cr3)
+	}
+	for i, pa := range []uint64{0x300000, 0x301000} {
+		if got, want := le.Uint64(l[16+8*i:]), uint64(DirectMap)+pa+1; got != want {
+			t.Errorf("entry %d = %#x, want %#x (direct map, byte 1)", i, got, want)
+		}
+	}
+	if sd.Pending() || sd.Len() != 0 {
+		t.Error("Commit did not reset the Shootdown")
+	}
+	// A page committed before can be recorded again.
+	sd.Add(0x300000)
+	if sd.Len() != 1 {
+		t.Errorf("re-adding after Commit: Len %d", sd.Len())
+	}
+	sd.Commit(mem, 0)
+
+	// The list holds ShootdownMax pages; beyond, Overflow.
+	for i := 0; i < ShootdownMax; i++ {
+		sd.Add(uint64(i) * PageSize)
+	}
+	if sd.Overflow || sd.Len() != ShootdownMax {
+		t.Fatalf("at the limit: Len %d Overflow %v", sd.Len(), sd.Overflow)
+	}
+	sd.Add(uint64(ShootdownMax) * PageSize)
+	if !sd.Overflow || !sd.Pending() || sd.Len() != ShootdownMax {
+		t.Errorf("past the limit: Len %d Overflow %v", sd.Len(), sd.Overflow)
+	}
+	// The full list fits its pages.
+	if 16+8*ShootdownMax > shootdownPages*PageSize {
+		t.Errorf("ShootdownMax %d overflows %d pages", ShootdownMax, shootdownPages)
+	}
+	sd.Commit(mem, 0)
+	if sd.Overflow {
+		t.Error("Commit did not clear Overflow")
+	}
+}
+
+func TestDirectMap(t *testing.T) {
+	const size = 6<<20 + 4096 // not a multiple of 2 MiB
+	mem := make([]byte, size)
+	SetupKernelArea(mem)
+	le := binary.LittleEndian
+	if idx := DirectMap >> 39 & 511; idx != directMapSlot {
+		t.Errorf("DirectMap %#x is in PML4 slot %d, want %d", uint64(DirectMap), idx, directMapSlot)
+	}
+	if DirectMapPML4E&PTEUser != 0 {
+		t.Error("direct map PML4 entry is user-accessible")
+	}
+	pdpte := le.Uint64(mem[PhysDMPDPT:])
+	if pdpte&PTEPresent == 0 || pdpte&PTEAddr != PhysDMPD || pdpte&PTEUser != 0 {
+		t.Fatalf("direct map PDPT[0] = %#x", pdpte)
+	}
+	if e := le.Uint64(mem[PhysDMPDPT+8:]); e != 0 {
+		t.Errorf("PDPT[1] = %#x for 6 MiB of memory, want empty", e)
+	}
+	for i := uint64(0); i < 512; i++ {
+		e := le.Uint64(mem[PhysDMPD+i*8:])
+		covered := i<<21 < size
+		if !covered {
+			if e != 0 {
+				t.Errorf("PD[%d] = %#x beyond guest memory", i, e)
+			}
+			continue
+		}
+		want := i<<21 | PTEPresent | PTEWrite | PTEHuge | PTEAccessed | PTEDirty | PTENX
+		if e != want {
+			t.Errorf("PD[%d] = %#x, want %#x", i, e, want)
+		}
+	}
+	// The page tables the direct map needs for MaxGuestMem stay inside
+	// the kernel area and clear of the other kernel pages.
+	if PhysDMPD+MaxGuestMem>>30*PageSize > KernelAreaSize {
+		t.Error("direct map PDs for MaxGuestMem overflow the kernel area")
+	}
+	if PhysShootdown+shootdownPages*PageSize > PhysDMPD || PhysDMPDPT >= PhysShootdown {
+		t.Error("shootdown list overlaps the direct map tables")
+	}
+}
+
 // The kernel half's page tables, walked from a real PML4, give the entry
 // page user read+exec, the stubs supervisor-only, the stack and tables NX.
 func TestKernelMappings(t *testing.T) {
 	a := newTestAlloc(t, 4<<20)
 	SetupKernelArea(a.mem)
-	p, err := NewPageTables(a.mem, a.alloc, a.free)
+	p, err := NewPageTables(a.mem, a.alloc, a.free, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,6 +529,8 @@ func TestKernelMappings(t *testing.T) {
 		{"stubs", StubBase, false, false, true},
 		{"stack bottom", KernelBase + PhysKStack, false, true, false},
 		{"stack top page", KStackTop - PageSize, false, true, false},
+		{"shootdown list", KernelBase + PhysShootdown, false, true, false},
+		{"shootdown list end", KernelBase + PhysShootdown + (shootdownPages-1)*PageSize, false, true, false},
 	}
 	for _, tc := range tests {
 		pte := p.Lookup(tc.va)
@@ -393,45 +583,67 @@ func TestHasErrorCode(t *testing.T) {
 	}
 }
 
-func TestSyscallReturn(t *testing.T) {
+func TestIsSyscallExit(t *testing.T) {
 	tests := []struct {
-		name    string
-		cpl     uint8
-		wantRIP uint64
+		rip  uint64
+		cpl  uint8
+		want bool
 	}{
-		{"VMX/SVM: entry ran at CPL0", 0, SysretAddr},
-		{"PVM: entry ran at CPL3", 3, 0x401234},
+		{SyscallStub, 0, true},     // VMX: at the out
+		{SyscallStub + 2, 0, true}, // PVM: after it
+		{SyscallStub, 3, false},    // a ring-3 exit is never the stub
+		{SyscallStub + 1, 0, false},
+		{SyscallEntry, 0, false},
+		{BenchOutAddr, 3, false},
+		{StubBase, 0, false},
+		{0x401000, 3, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := kvm.Regs{RIP: SyscallEntry, RCX: 0x401234, R11: FlagIF | FlagCF | FlagIOPL | FlagRF | FlagTF, RFLAGS: FlagReserved}
-			s := kvm.Sregs{CS: kvm.Segment{DPL: tc.cpl}}
-			if !IsSyscallExit(&r) {
-				t.Error("IsSyscallExit false at the entry")
-			}
-			if mask := SyscallReturn(&r, &s); mask != vm.SyncRegs {
-				t.Errorf("dirty mask %#x, want regs only", mask)
-			}
-			if r.RIP != tc.wantRIP {
-				t.Errorf("RIP %#x, want %#x", r.RIP, tc.wantRIP)
-			}
-			if tc.cpl == 3 {
-				want := uint64(FlagIF | FlagCF | FlagTF | FlagReserved)
-				if r.RFLAGS != want {
-					t.Errorf("RFLAGS %#x, want %#x (IOPL and RF dropped)", r.RFLAGS, want)
-				}
-			}
-		})
-	}
-	for _, rip := range []uint64{SyscallEntry, SysretAddr} {
-		if !IsSyscallExit(&kvm.Regs{RIP: rip}) {
-			t.Errorf("IsSyscallExit(%#x) = false", rip)
+		r := kvm.Regs{RIP: tc.rip}
+		s := kvm.Sregs{CS: kvm.Segment{DPL: tc.cpl}}
+		if got := IsSyscallExit(&r, &s); got != tc.want {
+			t.Errorf("IsSyscallExit(RIP %#x, CPL %d) = %v, want %v", tc.rip, tc.cpl, got, tc.want)
 		}
 	}
-	for _, rip := range []uint64{0x401000, BenchOutAddr, SyscallEntry + 1, StubBase} {
-		if IsSyscallExit(&kvm.Regs{RIP: rip}) {
-			t.Errorf("IsSyscallExit(%#x) = true", rip)
+}
+
+func TestSyscallFrame(t *testing.T) {
+	mem := kernelArea(t)
+	rsp := uint64(KStackTop - 5*8)
+	for _, bad := range []uint64{0, KStackTop, KStackTop - 7*8, rsp + 8, rsp - 8} {
+		if _, ok := Frame(mem, bad); ok {
+			t.Errorf("Frame accepted RSP %#x", bad)
 		}
+	}
+	f, ok := Frame(mem, rsp)
+	if !ok {
+		t.Fatalf("Frame rejected the IST1 frame at %#x", rsp)
+	}
+	le := binary.LittleEndian
+	fr := mem[rsp-KernelBase:]
+	// What the int3 at LSTAR pushed (on VMX, from ring 0).
+	for i, v := range []uint64{SyscallEntryNext, SelKernelCS, FlagReserved, 0x7ffffffde000, SelKernelDS} {
+		le.PutUint64(fr[i*8:], v)
+	}
+	if !f.FromEntry() || f.UserRIP() != SyscallEntryNext || f.UserRFLAGS() != FlagReserved || f.UserRSP() != 0x7ffffffde000 {
+		t.Errorf("frame accessors: FromEntry %v RIP %#x RFLAGS %#x RSP %#x", f.FromEntry(), f.UserRIP(), f.UserRFLAGS(), f.UserRSP())
+	}
+	r := kvm.Regs{RCX: 0x401234, R11: FlagIF | FlagCF | FlagIOPL | FlagRF | FlagNT | FlagTF}
+	f.SyscallReturn(&r)
+	want := []uint64{0x401234, SelUserCS, FlagIF | FlagCF | FlagTF | FlagReserved, 0x7ffffffde000, SelUserDS}
+	for i, w := range want {
+		if got := le.Uint64(fr[i*8:]); got != w {
+			t.Errorf("frame word %d after SyscallReturn = %#x, want %#x", i, got, w)
+		}
+	}
+	f.SetUserRSP(0x7ffffffdd000)
+	if f.UserRSP() != 0x7ffffffdd000 {
+		t.Errorf("SetUserRSP: %#x", f.UserRSP())
+	}
+	// A program's own int3 pushes its own address.
+	le.PutUint64(fr, 0x401001)
+	if f.FromEntry() {
+		t.Error("FromEntry true for a user int3")
 	}
 }
 
