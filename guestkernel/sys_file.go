@@ -33,10 +33,11 @@ func sysRead(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	count := min(a[2], maxRWCount)
-	if !accessOK(a[1], count) {
+	// vfs_read/vfs_write: access_ok on the full count, then the clamp.
+	if !accessOK(a[1], a[2]) {
 		return errno(unix.EFAULT)
 	}
+	count := min(a[2], maxRWCount)
 	b := t.k.buf(count)
 	n, err := unix.Read(f.hostFD, b)
 	if err != nil {
@@ -54,10 +55,11 @@ func sysWrite(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	count := min(a[2], maxRWCount)
-	if !accessOK(a[1], count) {
+	// vfs_read/vfs_write: access_ok on the full count, then the clamp.
+	if !accessOK(a[1], a[2]) {
 		return errno(unix.EFAULT)
 	}
+	count := min(a[2], maxRWCount)
 	return t.k.writeUser(t, f, a[1], count)
 }
 
