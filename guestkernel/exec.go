@@ -166,7 +166,7 @@ func (mm *MM) buildStack(k *Kernel, t *Task, img *loader.Image, bias, phdr uint6
 	}
 
 	_, _, _, hwcap := x86.HostCPUID(1, 0)
-	c := &t.cred
+	c := t.cred
 	auxv := []uint64{
 		atPhdr, phdr, atPhent, uint64(img.Phent), atPhnum, uint64(img.Phnum),
 		atPagesz, pageSize, atBase, 0, atFlags, 0, atEntry, img.Entry + bias,

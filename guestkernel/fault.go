@@ -32,16 +32,16 @@ func (k *Kernel) readFrame(rsp uint64) (trapFrame, bool) {
 // VMA allows is served (demand paging) and the stub's iretq resumes the
 // instruction; anything else kills the task with Linux's signal for that
 // vector (the exc_* handlers in arch/x86/kernel/traps.c).
-func (k *Kernel) exception(t *Task, r *kvm.Regs, s *kvm.Sregs) (uint64, error) {
+func (k *Kernel) exception(t *Task, r *kvm.Regs, s *kvm.Sregs) error {
 	k.Stats.Exceptions++
 	f, ok := k.readFrame(r.RSP)
 	if !ok {
-		return 0, &vm.ExitError{Reason: "bad exception frame", Detail: fmt.Sprintf("kernel RSP %#x", r.RSP), Dump: vm.DumpRegs(r, s)}
+		return &vm.ExitError{Reason: "bad exception frame", Detail: fmt.Sprintf("kernel RSP %#x", r.RSP), Dump: vm.DumpRegs(r, s)}
 	}
 	if f.cs&3 != 3 {
 		// The guest's ring-0 code is only the stubs: a fault there is
 		// an nsvm bug, not a program's.
-		return 0, &vm.ExitError{Reason: "exception in guest kernel mode",
+		return &vm.ExitError{Reason: "exception in guest kernel mode",
 			Detail: fmt.Sprintf("%s at %#x, error code %#x, CR2 %#x", x86.VectorName(int(f.vector)), f.rip, f.errCode, s.CR2),
 			Dump:   vm.DumpRegs(r, s)}
 	}
@@ -54,17 +54,17 @@ func (k *Kernel) exception(t *Task, r *kvm.Regs, s *kvm.Sregs) (uint64, error) {
 			// Out of guest memory: Linux's OOM killer would SIGKILL.
 			fmt.Fprintf(k.cfg.Log, "nsvm: out of guest memory serving a fault at %#x; killing %s (raise --mem)\n", addr, t.comm)
 			k.fatalSignal(t, unix.SIGKILL, vec, f.errCode, addr, f.rip, r, s)
-			return 0, nil
+			return nil
 		}
 		if good {
-			return 0, nil // the stub's iretq retries the access
+			return nil // the stub's iretq retries the access
 		}
 		k.fatalSignal(t, unix.SIGSEGV, vec, f.errCode, addr, f.rip, userRegs(r, &f), s)
-		return 0, nil
+		return nil
 	}
 	sig := signalFor(vec)
 	k.fatalSignal(t, sig, vec, f.errCode, 0, f.rip, userRegs(r, &f), s)
-	return 0, nil
+	return nil
 }
 
 // userRegs rebuilds the user register file at the fault: general
@@ -95,13 +95,14 @@ func signalFor(vec int) unix.Signal {
 // handlers are not delivered yet) and prints a crash report.
 func (k *Kernel) fatalSignal(t *Task, sig unix.Signal, vec int, errCode, addr, rip uint64, r *kvm.Regs, s *kvm.Sregs) {
 	k.crashReport(t, sig, vec, errCode, addr, rip, r, s)
-	core := sig == unix.SIGSEGV || sig == unix.SIGILL || sig == unix.SIGFPE || sig == unix.SIGTRAP || sig == unix.SIGBUS
-	k.exitTask(t, 0, sig, core)
+	// force_sig_fault: the handler is not run (not modelled), so the
+	// default action kills the whole process.
+	k.exitGroup(t.tg, signaledStatus(int(sig)))
 }
 
 func (k *Kernel) crashReport(t *Task, sig unix.Signal, vec int, errCode, addr, rip uint64, r *kvm.Regs, s *kvm.Sregs) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "nsvm: pid %d (%s) killed by %s (%s)\n", t.pid, t.comm, sigName(sig), sig.String())
+	fmt.Fprintf(&b, "nsvm: pid %d (%s) killed by %s (%s)\n", t.pid(), t.comm, sigName(sig), sig.String())
 	fmt.Fprintf(&b, "  exception: %s (vector %d), error code %#x", x86.VectorName(vec), vec, errCode)
 	if vec == x86.VecPF {
 		fmt.Fprintf(&b, " [%s], fault address %#x", pfString(errCode), addr)

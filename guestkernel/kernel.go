@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/bobuhiro11/gokvm/kvm"
@@ -55,11 +56,16 @@ type Config struct {
 	// (ENOSYS, and SIGSEGV for a stray port access).
 	Bench bool
 
+	// ShouldFail, when set, is asked at every fault-injection site of
+	// the kernel model (tid, site name); true makes that allocation fail.
+	ShouldFail func(tid int, site string) bool
+
 	Trace io.Writer // strace-style syscall trace, or nil
 	Log   io.Writer // warnings and crash reports (stderr)
 }
 
-// Kernel is one guest kernel instance, bound to one machine.
+// Kernel is one guest kernel instance, bound to one machine. It runs on
+// the vCPU's thread only: no locks.
 type Kernel struct {
 	cfg   Config
 	mem   []byte
@@ -67,18 +73,36 @@ type Kernel struct {
 	pages *pageAllocator
 	feat  x86.GuestFeatures
 
-	tasks   map[int]*Task
-	current *Task
-	nextPID int
-
 	// vm is the machine, for the shootdown fallback.
 	vm *vm.Machine
 	// shoot collects the page-table pages the VMM changed; they are
 	// invalidated (and the TLB flushed) before the guest runs again.
 	shoot x86.Shootdown
 
+	tasks    map[int]*Task // by tid: live tasks and zombies
+	pids     map[int]bool  // allocated pids
+	lastPID  int
+	init     *Task        // pid 1: nsvm's own init, the reaper of orphans
+	mainTG   *threadGroup // the program nsvm was asked to run
+	current  *Task        // the task whose context is on the vCPU
+	fpuOwner *Task        // whose registers the vCPU's FPU holds
+	runq     []*Task
+
+	nrThreads, maxThreads int
+	futexQ                []futexWaiter
+	pipeIno               uint64
+
+	// sregs is the synced sregs of the current exit.
+	sregs *kvm.Sregs
+	// forkFrame is the user context of the task in a syscall, for
+	// copy_thread (set by the dispatcher for the process-creating
+	// syscalls).
+	forkFrame uctx
+
 	// warned records the unknown syscalls already reported (once each).
-	warned [512]bool
+	warned         [512]bool
+	warnedHandlers uint64
+	warnedOther    map[string]bool
 
 	// scratch is reused for syscall data copies (no allocation per exit).
 	scratch []byte
@@ -86,10 +110,23 @@ type Kernel struct {
 	status Status
 	done   bool
 
-	// Stats counts what the kernel did, for benchmarks.
-	Stats struct {
-		Syscalls, Exceptions, PageFaults uint64
-	}
+	// Stats counts what the kernel did, for tests and benchmarks.
+	Stats Stats
+}
+
+// Stats are the kernel's counters: work done, and live objects (which
+// must return to their baseline after every fork and exit).
+type Stats struct {
+	Syscalls, Exceptions, PageFaults uint64
+	Forks, Switches, Preemptions     uint64
+	XSAVEGets, XSAVESets             uint64
+	XSAVETime                        time.Duration
+	PagesCopied, PagesShared         uint64
+	COWCopies, COWReused             uint64
+	Shootdowns, ShootdownPages       uint64
+	ForkEager                        bool
+
+	LiveTasks, LiveCreds, LiveFiles, LiveFDTables int
 }
 
 // New prepares the guest kernel on machine m and vCPU c, loads the
@@ -112,9 +149,12 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 		cpu:     c,
 		pages:   newPageAllocator(m.Mem, x86.KernelAreaSize),
 		tasks:   map[int]*Task{},
-		nextPID: 1,
+		pids:    map[int]bool{},
 		scratch: make([]byte, 64<<10),
 	}
+	// max_threads as fork_init computes it: an eighth of memory in
+	// kernel stacks (16 KiB each).
+	k.maxThreads = max(len(m.Mem)/(8*16<<10), 20)
 	if k.cfg.Log == nil {
 		k.cfg.Log = os.Stderr
 	}
@@ -123,17 +163,21 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := k.newInitTask()
+	t := k.newFirstTask()
 	entry, sp, err := k.execImage(t, img, cfg.Path, cfg.Args, cfg.Env)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", cfg.Path, err)
 	}
-	t.regs = kvm.Regs{RIP: entry, RSP: sp, RFLAGS: x86.FlagReserved | x86.FlagIF}
+	t.ctx = uctx{regs: kvm.Regs{RIP: entry, RSP: sp, RFLAGS: x86.FlagReserved | x86.FlagIF}}
+	t.fpu, _ = x86.FPUAlloc(c.XSAVESize())
+	x86.FPUInit(t.fpu)
+	k.fpuOwner = t // the vCPU's reset FPU state is execve's initial one
 	k.current = t
+	t.onCPU = true
 	// Enter the first task through the ioctls: the sync area is only
 	// filled by an exit.
 	r, s := c.Registers()
-	x86.EnterUser(r, s, &t.regs, t.fsBase, t.gsBase, t.mm.pt.Root)
+	x86.EnterUser(r, s, &t.ctx.regs, 0, 0, t.mm.pt.Root)
 	if err := c.SetSregs(s); err != nil {
 		return nil, err
 	}
@@ -143,15 +187,38 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 	return k, nil
 }
 
-func (k *Kernel) newInitTask() *Task {
-	t := &Task{k: k, pid: k.nextPID, tid: k.nextPID, comm: comm(k.cfg.Path), exe: k.cfg.ExePath}
-	k.nextPID++
-	t.files = newStdioTable(k.cfg.Stdin, k.cfg.Stdout, k.cfg.Stderr)
+// newFirstTask makes nsvm's init (pid 1, a kernel-side reaper that never
+// runs guest code) and the program's task (pid 2), its child. The
+// program is not pid 1, so that, as natively, it has no init semantics
+// (signal protection, reaping): its output then matches a native run.
+func (k *Kernel) newFirstTask() *Task {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	euid, egid := uint32(os.Geteuid()), uint32(os.Getegid())
-	t.cred = cred{uid: uid, euid: euid, suid: euid, fsuid: euid, gid: gid, egid: egid, sgid: egid, fsgid: egid}
-	t.initRlimits()
-	k.tasks[t.tid] = t
+	cr := &cred{uid: uid, euid: euid, suid: euid, fsuid: euid, gid: gid, egid: egid, sgid: egid, fsgid: egid, refs: 1}
+	k.Stats.LiveCreds++
+	initTG := &threadGroup{tgid: 1, pgid: 1, sid: 1, refs: 1}
+	k.init = &Task{k: k, tid: 1, tg: initTG, comm: "init", state: taskBlocked, cred: cr, exitSignal: int(unix.SIGCHLD)}
+	initTG.leader = k.init
+	initTG.threads = []*Task{k.init}
+	k.pids[1] = true
+	cr.refs++
+
+	tg := &threadGroup{tgid: 2, pgid: 2, sid: 2, refs: 1}
+	t := &Task{k: k, tid: 2, tg: tg, comm: comm(k.cfg.Path), exe: k.cfg.ExePath, parent: k.init,
+		exitSignal: int(unix.SIGCHLD), cred: cr, pidfdNum: -1}
+	tg.leader = t
+	tg.threads = []*Task{t}
+	tg.initRlimits()
+	k.init.children = []*Task{t}
+	t.files = k.newStdioTable(k.cfg.Stdin, k.cfg.Stdout, k.cfg.Stderr)
+	t.fs = &fsStruct{umask: 0o022, users: 1}
+	t.sighand = &sighand{refs: 1}
+	k.pids[2] = true
+	k.lastPID = 2
+	k.tasks[2] = t
+	k.mainTG = tg
+	k.nrThreads = 1
+	k.Stats.LiveTasks = 1
 	return t
 }
 
@@ -171,13 +238,28 @@ const NoWorkSyscall = 0x4e53
 // ErrTimeout is returned by Run when the guest ran past its deadline.
 var ErrTimeout = errors.New("guest timed out")
 
-// Run runs the guest until its last task exits, and returns how it ended.
-// timeout 0 means no limit.
+// Run runs the guest until its last task exits, and returns how the
+// program ended. timeout 0 means no limit. While more than one task can
+// run, a 10 ms tick preempts the one on the vCPU.
 func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 	if timeout > 0 {
 		tm := time.AfterFunc(timeout, func() { c.Kick(ErrTimeout) })
 		defer tm.Stop()
 	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				c.Interrupt()
+			}
+		}
+	}()
 	err := c.Run(k)
 	if err != nil {
 		return k.status, err
@@ -186,11 +268,11 @@ func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 }
 
 // HandleIO is the VMM side of every syscall and exception (vm.Handler).
-func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
+func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (stop bool, err error) {
+	defer k.recoverBug(&stop, &err)
 	r, s := c.Registers()
 	t := k.current
-	var dirty uint64
-	frameAt := r.RSP // where the stub's iretq frame is
+	fr := exitFrame{at: r.RSP, ok: true}
 	switch {
 	case io.Port == x86.SyscallPort && x86.IsSyscallExit(r, s):
 		f, ok := x86.Frame(k.mem, r.RSP)
@@ -212,64 +294,90 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) {
 			c.MarkDirty(vm.SyncRegs)
 			return false, nil
 		}
-		dirty = k.syscall(t, r, s, f)
+		if k.syscall(t, r, s, f) {
+			// The fast path: the same task goes on.
+			c.MarkDirty(vm.SyncRegs)
+			return false, nil
+		}
 	case io.Port == x86.BenchPort && k.cfg.Bench && (r.RIP == x86.BenchOutAddr || r.RIP == x86.BenchOutAddr+2):
 		// The platform floor: a bare CPL3 `out` exit and re-entry.
 		return false, nil
 	case io.Port == x86.ExceptionPort && x86.CPL(s) == 0 && r.RIP >= x86.StubBase && r.RIP < x86.StubBase+x86.PageSize:
-		var err error
-		frameAt = r.RSP + 16 // past the vector and error code
-		dirty, err = k.exception(t, r, s)
-		if err != nil {
+		fr.at = r.RSP + 16 // past the vector and error code
+		if err := k.exception(t, r, s); err != nil {
 			return true, err
 		}
 	default:
 		// User code executed in/out itself. On VMX that is a #GP
 		// (IOPL 0, no I/O bitmap); PVM lets it exit, so make it one.
 		k.fatalSignal(t, unix.SIGSEGV, x86.VecGP, 0, 0, r.RIP, r, s)
+		fr.ok = x86.CPL(s) == 0
 	}
-	if k.done {
+	return k.finishExit(c, r, s, fr)
+}
+
+// finishExit picks the task to run next and resumes it.
+func (k *Kernel) finishExit(c *vm.VCPU, r *kvm.Regs, s *kvm.Sregs, fr exitFrame) (bool, error) {
+	if cur := k.current; cur != nil && cur.onCPU && cur.state == taskBlocked || cur != nil && cur.onCPU && cur.state == taskStopped {
+		cur.ctx = k.liveCtx(r, s, fr)
+		cur.onCPU = false
+	}
+	next, err := k.pickNext(c)
+	if err != nil {
+		return true, err
+	}
+	if next == nil {
+		k.done = true
 		return true, nil
 	}
-	if k.shoot.Pending() {
-		if err := k.shootdown(r, s, frameAt); err != nil {
-			return true, err
-		}
-		dirty |= vm.SyncRegs
+	dirty, err := k.switchTo(c, next, r, s, fr)
+	if err != nil {
+		return true, err
 	}
 	c.MarkDirty(dirty)
 	return false, nil
 }
 
 // shootdown arranges for the guest to invalidate the page-table pages
-// the VMM changed, flush its TLB and only then return to user mode: the
-// vCPU resumes at the shootdown stub with RSP at the iretq frame (see
-// arch/x86_64/shootdown.go).
-func (k *Kernel) shootdown(r *kvm.Regs, s *kvm.Sregs, frame uint64) error {
+// the VMM changed, flush its TLB, load cr3 and only then return to user
+// mode: the vCPU resumes at the shootdown stub with RSP at the iretq
+// frame (see arch/x86_64/shootdown.go).
+func (k *Kernel) shootdown(r *kvm.Regs, s *kvm.Sregs, frame, cr3 uint64) error {
 	if k.shoot.Overflow {
 		if err := k.vm.InvalidateShadow(); err != nil {
 			return err
 		}
 	}
-	k.shoot.Commit(k.mem, s.CR3)
+	k.Stats.Shootdowns++
+	k.Stats.ShootdownPages += uint64(k.shoot.Len())
+	k.shoot.Commit(k.mem, cr3)
 	r.RSP = frame
 	r.RIP = x86.ShootdownStub
 	return nil
 }
 
-// exitTask ends the current task (do_exit) and, as it is the only one,
-// the guest.
-func (k *Kernel) exitTask(t *Task, code int, sig unix.Signal, core bool) {
-	t.exitCode, t.exitSignal, t.coreDumped = code, sig, core
-	t.state = taskZombie
-	if t.mm != nil {
-		t.mm.put()
-		t.mm = nil
+// recoverBug turns a panic in the kernel model (an nsvm bug, never the
+// guest's fault) into a clean error that ends the run, instead of a
+// crashed VMM.
+func (k *Kernel) recoverBug(stop *bool, err *error) {
+	if p := recover(); p != nil {
+		*stop = true
+		*err = fmt.Errorf("internal error in the guest kernel model: %v\n%s", p, debug.Stack())
 	}
-	delete(k.tasks, t.tid)
-	if len(k.tasks) == 0 {
-		k.status = Status{Code: code, Signal: sig, Core: core}
-		k.done = true
+}
+
+func (k *Kernel) logf(format string, a ...any) {
+	fmt.Fprintf(k.cfg.Log, format+"\n", a...)
+}
+
+// warnOnce prints a message the first time key is seen.
+func (k *Kernel) warnOnce(key, msg string) {
+	if k.warnedOther == nil {
+		k.warnedOther = map[string]bool{}
+	}
+	if !k.warnedOther[key] {
+		k.warnedOther[key] = true
+		k.logf("%s", msg)
 	}
 }
 

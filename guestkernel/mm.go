@@ -171,6 +171,10 @@ func (mm *MM) protectRange(start, end uint64, prot loader.Prot) bool {
 	flush := false
 	mm.pt.Range(start, end, func(va, pte uint64) {
 		npte := pte&x86.PTEAddr | flags | x86.PTEPresent
+		if pte&x86.PTECOW != 0 {
+			// Still shared: writable only after the COW fault.
+			npte = npte&^x86.PTEWrite | x86.PTECOW
+		}
 		if npte != pte {
 			mm.pt.SetPTE(va, npte)
 			flush = true
@@ -283,6 +287,12 @@ func (mm *MM) faultIn(va uint64, write, exec bool) (bool, error) {
 	page := pageDown(va)
 	pte := mm.pt.Lookup(page)
 	if pte&x86.PTEPresent != 0 {
+		if write && pte&x86.PTEWrite == 0 && pte&x86.PTECOW != 0 {
+			if err := mm.breakCOW(page, pte, v); err != nil {
+				return false, err
+			}
+			return true, nil
+		}
 		// Present and allowed by the VMA: a stale TLB entry after a
 		// rights upgrade. Nothing to do; the retry succeeds.
 		return true, nil
@@ -315,4 +325,136 @@ func (mm *MM) dropPages(start, end uint64) bool {
 		dropped = true
 	})
 	return dropped
+}
+
+// Fork's copy of an address space (dup_mm / dup_mmap / copy_page_range).
+//
+// Design: a hybrid of eager copy and copy-on-write, chosen per fork.
+//   - Read-only private pages (program text, rodata) are never copied:
+//     parent and child map the same frame, marked COW so that a later
+//     mprotect(PROT_WRITE) + write still copies.
+//   - MAP_SHARED pages are shared writable, as they must be.
+//   - Writable private pages are copied at once when there are at most
+//     eagerCopyMax of them, and shared copy-on-write otherwise.
+//
+// Why: on PVM a copy-on-write fault is a full exception round trip
+// through the guest IDT and the VMM (~100 µs), while copying a page in the
+// VMM costs well under a microsecond. A small program's writable set (its
+// stack, heap and data: a few dozen pages) is cheaper to copy than to
+// fault on, and the child then runs without a single COW fault. Large
+// address spaces use COW so that fork stays proportional to the page
+// tables, not to the memory. bench/ measures both sides of the threshold.
+const eagerCopyMax = 2048 // pages (8 MiB)
+
+// dup copies mm for the child p (copy_mm without CLONE_VM).
+func (mm *MM) dup(p *Task) (*MM, error) {
+	k := mm.k
+	if k.shouldFail(p, sitePageTable) {
+		return nil, errNoPages
+	}
+	child, err := k.newMM()
+	if err != nil {
+		return nil, err
+	}
+	child.vmas = append([]vma(nil), mm.vmas...)
+	child.brkStart, child.brk = mm.brkStart, mm.brk
+
+	writable := 0
+	mm.pt.Range(0, taskSize, func(va, pte uint64) {
+		if pte&(x86.PTEWrite|x86.PTECOW) != 0 {
+			if i := mm.find(va); i >= 0 && !mm.vmas[i].shared {
+				writable++
+			}
+		}
+	})
+	eager := writable <= eagerCopyMax
+	k.Stats.ForkEager = eager
+
+	var ferr error
+	mm.pt.Range(0, taskSize, func(va, pte uint64) {
+		if ferr != nil {
+			return
+		}
+		frame := pte & x86.PTEAddr
+		i := mm.find(va)
+		shared := i >= 0 && mm.vmas[i].shared
+		private := pte&(x86.PTEWrite|x86.PTECOW) != 0 && !shared
+		switch {
+		case private && (eager || k.pages.refcount(frame) >= maxPageRefs):
+			if k.shouldFail(p, sitePage) {
+				ferr = errNoPages
+				return
+			}
+			np, err := k.pages.allocDirty()
+			if err != nil {
+				ferr = err
+				return
+			}
+			copy(k.mem[np:np+pageSize], k.mem[frame:frame+pageSize])
+			npte := pte&^(x86.PTEAddr|x86.PTECOW) | np
+			if pte&x86.PTECOW != 0 && i >= 0 && mm.vmas[i].prot&loader.ProtWrite != 0 {
+				npte |= x86.PTEWrite | x86.PTEDirty
+			}
+			if err := child.pt.Map(va, np, npte&^x86.PTEAddr); err != nil {
+				k.pages.release(np)
+				ferr = err
+				return
+			}
+			k.Stats.PagesCopied++
+		case private:
+			// Copy-on-write: both sides read-only until one writes.
+			cow := pte&^x86.PTEWrite | x86.PTECOW
+			if cow != pte {
+				mm.pt.SetPTE(va, cow)
+			}
+			if err := child.pt.Map(va, frame, cow&^x86.PTEAddr); err != nil {
+				ferr = err
+				return
+			}
+			k.pages.ref(frame)
+			k.Stats.PagesShared++
+		default:
+			// Read-only private (shared, marked COW for a later
+			// mprotect) or MAP_SHARED (shared as it is).
+			npte := pte
+			if !shared && pte&x86.PTECOW == 0 {
+				npte |= x86.PTECOW
+				mm.pt.SetPTE(va, npte)
+			}
+			if err := child.pt.Map(va, frame, npte&^x86.PTEAddr); err != nil {
+				ferr = err
+				return
+			}
+			k.pages.ref(frame)
+			k.Stats.PagesShared++
+		}
+		child.pages++
+	})
+	if ferr != nil {
+		child.release()
+		return nil, ferr
+	}
+	return child, nil
+}
+
+// breakCOW gives mm its own writable copy of the COW page at va
+// (do_wp_page): the last user just takes the page back.
+func (mm *MM) breakCOW(va, pte uint64, v *vma) error {
+	k := mm.k
+	frame := pte & x86.PTEAddr
+	flags := pteFlags(v.prot)
+	if k.pages.refcount(frame) == 1 {
+		mm.pt.SetPTE(va, frame|flags|x86.PTEPresent)
+		k.Stats.COWReused++
+		return nil
+	}
+	np, err := k.pages.allocDirty()
+	if err != nil {
+		return err
+	}
+	copy(k.mem[np:np+pageSize], k.mem[frame:frame+pageSize])
+	mm.pt.SetPTE(va, np|flags|x86.PTEPresent)
+	k.pages.release(frame)
+	k.Stats.COWCopies++
+	return nil
 }

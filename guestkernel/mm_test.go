@@ -3,6 +3,7 @@ package guestkernel
 import (
 	"bytes"
 	"fmt"
+	"github.com/bobuhiro11/gokvm/kvm"
 	"os"
 	"strings"
 	"testing"
@@ -33,10 +34,12 @@ func newTestEnv(tb testing.TB) *testEnv {
 	k := &Kernel{
 		mem:     make([]byte, testMem),
 		tasks:   map[int]*Task{},
+		pids:    map[int]bool{},
 		scratch: make([]byte, 4096),
-		nextPID: 2,
+		sregs:   &kvm.Sregs{},
 	}
 	k.cfg.Log = log
+	k.cfg.Path, k.cfg.ExePath = "test", "/test"
 	k.pages = newPageAllocator(k.mem, x86.KernelAreaSize)
 	x86.SetupKernelArea(k.mem)
 	mm, err := k.newMM()
@@ -56,11 +59,11 @@ func newTestEnv(tb testing.TB) *testEnv {
 			f.Close()
 		}
 	})
-	t := &Task{k: k, pid: 1, tid: 1, comm: "test", exe: "/test", mm: mm,
-		files: newStdioTable(int(inR.Fd()), int(outW.Fd()), int(outW.Fd()))}
-	t.initRlimits()
-	k.tasks[t.tid] = t
+	k.cfg.Stdin, k.cfg.Stdout, k.cfg.Stderr = int(inR.Fd()), int(outW.Fd()), int(outW.Fd())
+	t := k.newFirstTask()
+	t.mm = mm
 	k.current = t
+	t.onCPU = true
 	return &testEnv{k: k, t: t, mm: mm, stdin: inW, stdout: outR, log: log}
 }
 
@@ -739,13 +742,14 @@ func TestExitReleasesAllPages(t *testing.T) {
 	if r := sysExitGroup(e.t, &args{3}); r != 0 {
 		t.Errorf("exit_group = %d", r)
 	}
-	if !e.k.done || e.k.status.Code != 3 || e.k.status.Signal != 0 {
-		t.Errorf("after exit_group: done=%v status=%+v", e.k.done, e.k.status)
+	if e.k.liveTasks() != 0 || e.k.status.Code != 3 || e.k.status.Signal != 0 {
+		t.Errorf("after exit_group: live tasks %d, status %+v", e.k.liveTasks(), e.k.status)
 	}
 	if live := e.k.pages.Live(); live != 0 {
 		t.Errorf("%d pages still live after the last task exited", live)
 	}
-	if e.t.mm != nil || len(e.k.tasks) != 0 || e.t.state != taskZombie {
+	// nsvm's init reaps the program at once.
+	if e.t.mm != nil || len(e.k.tasks) != 0 || e.t.state != taskDead {
 		t.Errorf("task not reaped: mm=%v tasks=%d state=%d", e.t.mm, len(e.k.tasks), e.t.state)
 	}
 }

@@ -21,6 +21,7 @@ type pageAllocator struct {
 	end  uint64   // end of guest memory
 	free []uint64 // recycled pages (dirty)
 	live int      // pages handed out and not freed
+	refs []uint16 // per page frame: references (mappings, tables)
 
 	// populated is how far the host has backed the bump region; see
 	// prefault.
@@ -49,8 +50,18 @@ func (a *pageAllocator) prefault() {
 const madvPopulateWrite = 23
 
 func newPageAllocator(mem []byte, start uint64) *pageAllocator {
-	return &pageAllocator{mem: mem, next: start, end: uint64(len(mem))}
+	return &pageAllocator{mem: mem, next: start, end: uint64(len(mem)), refs: make([]uint16, len(mem)/pageSize)}
 }
+
+// maxPageRefs bounds sharing; past it fork copies instead of sharing.
+const maxPageRefs = 1<<16 - 1
+
+// ref takes another reference to a page (page_dup_rmap/get_page for a
+// page shared by copy-on-write or MAP_SHARED).
+func (a *pageAllocator) ref(pa uint64) { a.refs[pa/pageSize]++ }
+
+// refcount is page_count().
+func (a *pageAllocator) refcount(pa uint64) int { return int(a.refs[pa/pageSize]) }
 
 // alloc returns a zeroed page.
 func (a *pageAllocator) alloc() (uint64, error) {
@@ -59,6 +70,7 @@ func (a *pageAllocator) alloc() (uint64, error) {
 		a.free = a.free[:n-1]
 		clear(a.mem[pa : pa+pageSize])
 		a.live++
+		a.refs[pa/pageSize] = 1
 		return pa, nil
 	}
 	if a.next+pageSize > a.end {
@@ -70,6 +82,7 @@ func (a *pageAllocator) alloc() (uint64, error) {
 	pa := a.next
 	a.next += pageSize
 	a.live++
+	a.refs[pa/pageSize] = 1
 	return pa, nil
 }
 
@@ -80,12 +93,20 @@ func (a *pageAllocator) allocDirty() (uint64, error) {
 		pa := a.free[n-1]
 		a.free = a.free[:n-1]
 		a.live++
+		a.refs[pa/pageSize] = 1
 		return pa, nil
 	}
 	return a.alloc()
 }
 
+// release drops a reference; the last one frees the page.
 func (a *pageAllocator) release(pa uint64) {
+	i := pa / pageSize
+	if a.refs[i] > 1 {
+		a.refs[i]--
+		return
+	}
+	a.refs[i] = 0
 	a.free = append(a.free, pa)
 	a.live--
 }

@@ -38,6 +38,15 @@ func sysRead(t *Task, a *args) int64 {
 		return errno(unix.EFAULT)
 	}
 	count := min(a[2], maxRWCount)
+	if f.flags&unix.O_ACCMODE == unix.O_WRONLY {
+		return errno(unix.EBADF)
+	}
+	switch f.kind {
+	case filePipe:
+		return t.pipeRead(f, a[1], count)
+	case filePidfd:
+		return errno(unix.EINVAL)
+	}
 	b := t.k.buf(count)
 	n, err := unix.Read(f.hostFD, b)
 	if err != nil {
@@ -60,6 +69,15 @@ func sysWrite(t *Task, a *args) int64 {
 		return errno(unix.EFAULT)
 	}
 	count := min(a[2], maxRWCount)
+	if f.flags&unix.O_ACCMODE == unix.O_RDONLY && f.kind != fileHost {
+		return errno(unix.EBADF)
+	}
+	switch f.kind {
+	case filePipe:
+		return t.pipeWrite(f, a[1], count)
+	case filePidfd:
+		return errno(unix.EINVAL)
+	}
 	return t.k.writeUser(t, f, a[1], count)
 }
 
@@ -133,6 +151,9 @@ func sysWritev(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if f.kind != fileHost {
+		return t.vectored(f, iov, true)
+	}
 	b := make([]byte, 0, total)
 	for _, v := range iov {
 		n := min(v.len, total-uint64(len(b)))
@@ -162,6 +183,9 @@ func sysReadv(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if f.kind != fileHost {
+		return t.vectored(f, iov, false)
+	}
 	b := make([]byte, total)
 	n, err := unix.Read(f.hostFD, b)
 	if err != nil {
@@ -178,6 +202,42 @@ func sysReadv(t *Task, a *args) int64 {
 	return int64(n)
 }
 
+// vectored does readv/writev on a guest file one segment at a time; a
+// short transfer ends it, as do_loop_readv_writev does. Only the first
+// segment may block.
+func (t *Task) vectored(f *file, iov []iovec, write bool) int64 {
+	var done int64
+	for _, v := range iov {
+		if v.len == 0 {
+			continue
+		}
+		a := args{0, v.base, v.len}
+		var n int64
+		switch {
+		case f.kind == filePidfd:
+			return errno(unix.EINVAL)
+		case write:
+			n = t.pipeWrite(f, a[1], a[2])
+		default:
+			n = t.pipeRead(f, a[1], a[2])
+		}
+		if n < 0 {
+			if done > 0 {
+				if n == errRestart {
+					t.state, t.wait = taskRunnable, waitState{}
+				}
+				return done
+			}
+			return n
+		}
+		done += n
+		if uint64(n) < v.len {
+			break
+		}
+	}
+	return done
+}
+
 func sysClose(t *Task, a *args) int64 { return errno(t.files.close(a[0])) }
 
 // sysFstat: fstat(2) passes through to the host fd behind the stream, so
@@ -188,8 +248,22 @@ func sysFstat(t *Task, a *args) int64 {
 		return errno(e)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(f.hostFD, &st); err != nil {
-		return errno(err.(unix.Errno))
+	switch f.kind {
+	case fileHost:
+		if err := unix.Fstat(f.hostFD, &st); err != nil {
+			return errno(err.(unix.Errno))
+		}
+	case filePipe:
+		// pipefs: a FIFO owned by its creator, mode 0600.
+		st.Mode = unix.S_IFIFO | 0o600
+		st.Nlink = 1
+		st.Ino = f.pipe.ino
+		st.Blksize = pageSize
+		st.Uid, st.Gid = t.cred.euid, t.cred.egid
+	case filePidfd:
+		st.Mode = 0o600
+		st.Nlink = 1
+		st.Blksize = pageSize
 	}
 	return errno(t.mm.copyOut(a[1], bytesOf(&st)))
 }
@@ -217,6 +291,7 @@ func sysNewfstatat(t *Task, a *args) int64 {
 
 // Terminal ioctls nsvm passes through to the host stream.
 const (
+	fionread   = 0x541b
 	tcgets     = 0x5401
 	tiocgwinsz = 0x5413
 	termiosLen = 36 // struct termios (x86-64 kernel layout)
@@ -230,6 +305,12 @@ func sysIoctl(t *Task, a *args) int64 {
 	f, e := t.files.get(a[0])
 	if e != 0 {
 		return errno(e)
+	}
+	if f.kind != fileHost {
+		if f.kind == filePipe && a[1] == fionread {
+			return errno(t.mm.writeU32(a[2], uint32(len(f.pipe.buf))))
+		}
+		return errno(unix.ENOTTY)
 	}
 	var n int
 	switch a[1] {
@@ -248,25 +329,114 @@ func sysIoctl(t *Task, a *args) int64 {
 	return errno(t.mm.copyOut(a[2], buf[:n]))
 }
 
-// sysFcntl: the descriptor-flag and status-flag queries.
+// sysFcntl: descriptor flags, status flags (O_NONBLOCK, O_APPEND) and
+// F_DUPFD.
 func sysFcntl(t *Task, a *args) int64 {
+	fd, cmd, arg := a[0], a[1], a[2]
+	f, e := t.files.get(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		limit := t.tg.rlimits[unix.RLIMIT_NOFILE].cur
+		if arg >= limit || arg >= nrOpen {
+			return errno(unix.EINVAL)
+		}
+		f.refs++
+		nfd, e := t.files.install(f, int(arg), cmd == unix.F_DUPFD_CLOEXEC, limit)
+		if e != 0 {
+			f.refs--
+			return errno(e)
+		}
+		return int64(nfd)
+	case unix.F_GETFD:
+		if t.files.fds[fd].cloexec {
+			return unix.FD_CLOEXEC
+		}
+		return 0
+	case unix.F_SETFD:
+		t.files.fds[fd].cloexec = arg&unix.FD_CLOEXEC != 0
+		return 0
+	case unix.F_GETFL:
+		if f.kind == fileHost {
+			fl, err := unix.FcntlInt(uintptr(f.hostFD), unix.F_GETFL, 0)
+			if err != nil {
+				return errno(err.(unix.Errno))
+			}
+			return int64(fl)
+		}
+		return int64(f.flags)
+	case unix.F_SETFL:
+		const settable = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME
+		f.flags = f.flags&^settable | int(arg)&settable
+		return 0
+	}
+	return errno(unix.EINVAL)
+}
+
+// sysDup: dup(fd).
+func sysDup(t *Task, a *args) int64 {
 	f, e := t.files.get(a[0])
 	if e != 0 {
 		return errno(e)
 	}
-	switch a[1] {
-	case unix.F_GETFD:
-		return 0
-	case unix.F_SETFD:
-		return 0
-	case unix.F_GETFL:
-		fl, err := unix.FcntlInt(uintptr(f.hostFD), unix.F_GETFL, 0)
+	f.refs++
+	fd, e := t.files.install(f, 0, false, t.tg.rlimits[unix.RLIMIT_NOFILE].cur)
+	if e != 0 {
+		f.refs--
+		return errno(e)
+	}
+	return int64(fd)
+}
+
+// sysDup3: dup3(old, new, flags).
+func sysDup3(t *Task, a *args) int64 {
+	oldfd, newfd, flags := a[0], a[1], a[2]
+	if flags&^uint64(unix.O_CLOEXEC) != 0 || oldfd == newfd {
+		return errno(unix.EINVAL)
+	}
+	return t.dup2(oldfd, newfd, flags&unix.O_CLOEXEC != 0)
+}
+
+// sysDup2: dup2(old, new); dup2(fd, fd) checks fd and returns it.
+func sysDup2(t *Task, a *args) int64 {
+	if a[0] == a[1] {
+		if _, e := t.files.get(a[0]); e != 0 {
+			return errno(e)
+		}
+		return int64(a[1])
+	}
+	return t.dup2(a[0], a[1], false)
+}
+
+func (t *Task) dup2(oldfd, newfd uint64, cloexec bool) int64 {
+	f, e := t.files.get(oldfd)
+	if e != 0 {
+		return errno(e)
+	}
+	if newfd >= t.tg.rlimits[unix.RLIMIT_NOFILE].cur || newfd >= nrOpen {
+		return errno(unix.EBADF)
+	}
+	f.refs++
+	t.files.set(int(newfd), f, cloexec)
+	return int64(newfd)
+}
+
+// sysLseek: the streams and pipes are not seekable.
+func sysLseek(t *Task, a *args) int64 {
+	f, e := t.files.get(a[0])
+	if e != 0 {
+		return errno(e)
+	}
+	if f.kind == fileHost {
+		off, err := unix.Seek(f.hostFD, int64(a[1]), int(a[2]))
 		if err != nil {
 			return errno(err.(unix.Errno))
 		}
-		return int64(fl)
+		return off
 	}
-	return errno(unix.EINVAL)
+	return errno(unix.ESPIPE)
 }
 
 // procLink resolves the /proc symlinks nsvm models: /proc/self/exe and

@@ -6,9 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func sysGetpid(t *Task, a *args) int64  { return int64(t.pid) }
+func sysGetpid(t *Task, a *args) int64  { return int64(t.pid()) }
 func sysGettid(t *Task, a *args) int64  { return int64(t.tid) }
-func sysGetppid(t *Task, a *args) int64 { return int64(t.ppid) }
+func sysGetppid(t *Task, a *args) int64 { return int64(t.ppid()) }
 func sysGetuid(t *Task, a *args) int64  { return int64(t.cred.uid) }
 func sysGeteuid(t *Task, a *args) int64 { return int64(t.cred.euid) }
 func sysGetgid(t *Task, a *args) int64  { return int64(t.cred.gid) }
@@ -57,13 +57,13 @@ type rlimit struct{ cur, max uint64 }
 
 // initRlimits starts from the host process's limits, so getrlimit in the
 // guest matches the native run.
-func (t *Task) initRlimits() {
+func (tg *threadGroup) initRlimits() {
 	for r := 0; r < rlimNlimits; r++ {
 		var l unix.Rlimit
 		if err := unix.Getrlimit(r, &l); err == nil {
-			t.rlimits[r] = rlimit{l.Cur, l.Max}
+			tg.rlimits[r] = rlimit{l.Cur, l.Max}
 		} else {
-			t.rlimits[r] = rlimit{unix.RLIM_INFINITY, unix.RLIM_INFINITY}
+			tg.rlimits[r] = rlimit{unix.RLIM_INFINITY, unix.RLIM_INFINITY}
 		}
 	}
 }
@@ -74,12 +74,13 @@ func sysPrlimit64(t *Task, a *args) int64 {
 	if res >= rlimNlimits {
 		return errno(unix.EINVAL)
 	}
-	target := t
-	if pid != 0 && pid != int64(t.pid) {
-		target = t.k.tasks[int(pid)]
-		if target == nil {
+	target := t.tg
+	if pid != 0 && pid != int64(t.pid()) {
+		p := t.k.findProcess(t, int(pid))
+		if p == nil || !p.alive() {
 			return errno(unix.ESRCH)
 		}
+		target = p.tg
 	}
 	var nl rlimit
 	if newp != 0 {

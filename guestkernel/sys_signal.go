@@ -35,7 +35,7 @@ func sysRtSigaction(t *Task, a *args) int64 {
 		na.mask &^= 1<<(sigKill-1) | 1<<(sigStop-1)
 	}
 	if oact != 0 {
-		o := t.sigactions[sig-1]
+		o := t.sighand.actions[sig-1]
 		var b [32]byte
 		le.PutUint64(b[:], o.handler)
 		le.PutUint64(b[8:], o.flags)
@@ -46,7 +46,7 @@ func sysRtSigaction(t *Task, a *args) int64 {
 		}
 	}
 	if act != 0 {
-		t.sigactions[sig-1] = na
+		t.sighand.actions[sig-1] = na
 	}
 	return 0
 }
@@ -80,6 +80,9 @@ func sysRtSigprocmask(t *Task, a *args) int64 {
 			t.sigmask = old
 			return errno(e)
 		}
+	}
+	if t.sigmask&^old != t.sigmask || old&^t.sigmask != 0 {
+		t.k.redeliver(t) // signals just unblocked take effect now
 	}
 	return 0
 }

@@ -237,8 +237,8 @@ func TestRtSigaction(t *testing.T) {
 	if g := le.Uint64(e.mustCopyIn(t, oact, 8)); g != 0x401000 {
 		t.Errorf("previous handler = %#x, want 0x401000", g)
 	}
-	if e.t.sigactions[2-1].handler != 1 {
-		t.Errorf("new handler = %#x, want SIG_IGN", e.t.sigactions[2-1].handler)
+	if e.t.sighand.actions[2-1].handler != 1 {
+		t.Errorf("new handler = %#x, want SIG_IGN", e.t.sighand.actions[2-1].handler)
 	}
 }
 
@@ -322,7 +322,7 @@ func TestPrlimit64(t *testing.T) {
 		{"cur above max", 0, nofile, 100, 50, 1000, unix.EINVAL},
 		{"resource out of range", 0, rlimNlimits, 1, 1, 1000, unix.EINVAL},
 		{"unknown pid", 4242, nofile, 1, 1, 1000, unix.ESRCH},
-		{"own pid, lowering", 1, nofile, 32, 100, 1000, 0},
+		{"own pid, lowering", 2, nofile, 32, 100, 1000, 0},
 		{"raise hard limit as root", 0, nofile, 32, 200, 0, 0},
 	}
 	for _, tc := range tests {
@@ -332,14 +332,14 @@ func TestPrlimit64(t *testing.T) {
 			t.Errorf("%s: prlimit64 = %s, want %s", tc.name, errnoOf(r), unix.ErrnoName(tc.want))
 		}
 	}
-	if l := e.t.rlimits[nofile]; l.cur != 32 || l.max != 200 {
+	if l := e.t.tg.rlimits[nofile]; l.cur != 32 || l.max != 200 {
 		t.Errorf("final NOFILE %d/%d, want 32/200", l.cur, l.max)
 	}
 	// A faulting new pointer changes nothing.
 	if r := sysPrlimit64(e.t, &args{0, nofile, testBase + 10*pg, 0}); r != errno(unix.EFAULT) {
 		t.Errorf("unmapped new limit = %s, want EFAULT", errnoOf(r))
 	}
-	if l := e.t.rlimits[nofile]; l.cur != 32 || l.max != 200 {
+	if l := e.t.tg.rlimits[nofile]; l.cur != 32 || l.max != 200 {
 		t.Errorf("NOFILE changed by a failed call: %d/%d", l.cur, l.max)
 	}
 }
@@ -406,14 +406,18 @@ func TestArchPrctl(t *testing.T) {
 			t.Errorf("%s: arch_prctl = %s, want %s", tc.name, errnoOf(r), errnoOf(tc.want))
 		}
 		if tc.code == archSetFS || tc.code == archSetGS {
+			// The return to user mode loads the bases.
+			e.k.sregs.FS.Base, e.k.sregs.GS.Base = e.t.ctx.fsBase, e.t.ctx.gsBase
 			if e.t.sregsDirty != (r == 0) {
 				t.Errorf("%s: sregsDirty = %v after result %s", tc.name, e.t.sregsDirty, errnoOf(r))
 			}
 		}
 	}
-	if e.t.fsBase != taskSize-1 || e.t.gsBase != 0x7f0000002000 {
-		t.Errorf("fsBase %#x gsBase %#x", e.t.fsBase, e.t.gsBase)
+	if e.t.ctx.fsBase != taskSize-1 || e.t.ctx.gsBase != 0x7f0000002000 {
+		t.Errorf("fsBase %#x gsBase %#x", e.t.ctx.fsBase, e.t.ctx.gsBase)
 	}
+	// The return to user mode loads the bases into the vCPU.
+	e.k.sregs.FS.Base, e.k.sregs.GS.Base = e.t.ctx.fsBase, e.t.ctx.gsBase
 	if r := sysArchPrctl(e.t, &args{archGetFS, a}); r != 0 {
 		t.Fatalf("GET_FS = %s", errnoOf(r))
 	}
@@ -493,8 +497,9 @@ func TestSyscallTable(t *testing.T) {
 
 func TestIdentitySyscalls(t *testing.T) {
 	e := newTestEnv(t)
-	e.t.pid, e.t.tid, e.t.ppid = 7, 8, 3
-	e.t.cred = cred{uid: 1, euid: 2, gid: 3, egid: 4}
+	e.t.tg.tgid, e.t.tid = 7, 8
+	e.t.parent = &Task{tg: &threadGroup{tgid: 3}}
+	e.t.cred = &cred{uid: 1, euid: 2, gid: 3, egid: 4}
 	tests := []struct {
 		name string
 		fn   sysFunc

@@ -4,19 +4,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sysExit: exit(2) ends the calling thread; with one thread per process
-// so far, that is the process.
-func sysExit(t *Task, a *args) int64 {
-	t.k.exitTask(t, int(a[0]&0xff), 0, false)
-	return 0
-}
-
-// sysExitGroup: exit_group(2).
-func sysExitGroup(t *Task, a *args) int64 {
-	t.k.exitTask(t, int(a[0]&0xff), 0, false)
-	return 0
-}
-
 const (
 	archSetGS    = 0x1001
 	archSetFS    = 0x1002
@@ -34,17 +21,18 @@ func sysArchPrctl(t *Task, a *args) int64 {
 		if addr >= taskSize {
 			return errno(unix.EPERM)
 		}
+		t.ctx.fsBase, t.ctx.gsBase = t.k.sregs.FS.Base, t.k.sregs.GS.Base
 		if code == archSetFS {
-			t.fsBase = addr
+			t.ctx.fsBase = addr
 		} else {
-			t.gsBase = addr
+			t.ctx.gsBase = addr
 		}
 		t.sregsDirty = true
 		return 0
 	case archGetFS:
-		return errno(t.mm.writeU64(addr, t.fsBase))
+		return errno(t.mm.writeU64(addr, t.k.sregs.FS.Base))
 	case archGetGS:
-		return errno(t.mm.writeU64(addr, t.gsBase))
+		return errno(t.mm.writeU64(addr, t.k.sregs.GS.Base))
 	case archGetCPUID:
 		return 1 // CPUID is not faulting
 	}

@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	x86 "nsvm/arch/x86_64"
-	"nsvm/vm"
 )
 
 // args are a syscall's six arguments in x86-64 order: rdi rsi rdx r10 r8 r9.
@@ -24,17 +23,32 @@ type syscallEntry struct {
 	fmt string
 }
 
+// forks reports the process-creating syscalls, which need the caller's
+// full user frame (copy_thread): clone, fork, vfork, clone3.
+func forks(nr uint64) bool { return nr >= 56 && nr <= 58 || nr == 435 }
+
 func errno(e unix.Errno) int64 { return -int64(e) }
 
 // syscall dispatches the syscall in r (SYSCALL's frame: RAX number, RCX
-// return address, R11 flags) and sets up the return to user mode.
-func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame) uint64 {
+// return address, R11 flags) and prepares the return to user mode in the
+// iretq frame f. It reports true when the calling task simply goes on
+// (the fast path: RAX and the frame are set); otherwise the scheduler
+// decides what runs next.
+func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame) bool {
 	k.Stats.Syscalls++
 	nr := r.RAX
 	a := args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
 	var e *syscallEntry
 	if nr < uint64(len(syscallTable)) && syscallTable[nr].fn != nil {
 		e = &syscallTable[nr]
+	}
+	k.sregs = s
+	if forks(nr) {
+		// copy_thread starts the child from this user frame.
+		k.forkFrame = uctx{regs: *r, fsBase: s.FS.Base, gsBase: s.GS.Base}
+		k.forkFrame.regs.RIP = r.RCX
+		k.forkFrame.regs.RFLAGS = r.R11
+		k.forkFrame.regs.RSP = f.UserRSP()
 	}
 	if k.cfg.Trace != nil {
 		k.traceEnter(t, nr, e, &a)
@@ -45,21 +59,28 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 	} else {
 		ret = e.fn(t, &a)
 	}
-	if k.cfg.Trace != nil {
-		k.traceExit(t, nr, e, &a, ret)
+	switch ret {
+	case errRestart:
+		// Sleep, then execute the SYSCALL again (its 2 bytes end at
+		// RCX) with the number back in RAX.
+		r.RAX = nr
+		f.SyscallReturn(r)
+		f.SetUserRIP(r.RCX - 2)
+		t.wait.nr = nr
+	case errBlocked:
+		f.SyscallReturn(r)
+		t.wait.nr = nr
+		if k.cfg.Trace != nil {
+			k.traceUnfinished(t)
+		}
+	default:
+		if k.cfg.Trace != nil {
+			k.traceExit(t, nr, e, &a, ret)
+		}
+		r.RAX = uint64(ret)
+		f.SyscallReturn(r)
 	}
-	if k.done || t.state != taskRunning {
-		return 0
-	}
-	r.RAX = uint64(ret)
-	f.SyscallReturn(r)
-	dirty := uint64(vm.SyncRegs)
-	if t.sregsDirty {
-		t.sregsDirty = false
-		s.FS.Base, s.GS.Base = t.fsBase, t.gsBase
-		dirty |= vm.SyncSregs
-	}
-	return dirty
+	return t.state == taskRunnable && t.onCPU && k.current == t && !k.shoot.Pending() && !t.sregsDirty
 }
 
 // unknownSyscall returns ENOSYS and reports the number once, with its name.

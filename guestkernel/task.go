@@ -5,18 +5,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Task states.
+// Task states. A task is on the run queue only when taskRunnable.
 const (
-	taskRunning = iota
-	taskZombie
-	taskDead
+	taskRunnable = iota // running on the vCPU, or waiting for it
+	taskBlocked         // sleeping on a wait queue, futex, pipe, timer or vfork
+	taskStopped         // stopped by SIGSTOP and friends
+	taskZombie          // exited, waiting to be reaped by its parent
+	taskDead            // reaped (release_task)
 )
 
-// cred is struct cred's ids. The first task gets the host ids of the nsvm
-// process, so a program sees the same uid/gid as it would natively.
+// cred is struct cred: ids and capability sets. Tasks share one object
+// (refs) until a change copies it, as prepare_creds/commit_creds do. The
+// first task gets the host ids of the nsvm process, so a program sees the
+// same uid/gid as it would natively.
 type cred struct {
 	uid, euid, suid, fsuid uint32
 	gid, egid, sgid, fsgid uint32
+	refs                   int
 }
 
 // sigaction is struct k_sigaction as the x86-64 rt_sigaction ABI passes it.
@@ -24,43 +29,120 @@ type sigaction struct {
 	handler, flags, restorer, mask uint64
 }
 
-// Task is a task_struct: one thread of a guest program with its own
-// registers and (possibly shared) address space and files.
+// sighand is struct sighand_struct: the handler table, shared with
+// CLONE_SIGHAND.
+type sighand struct {
+	actions [64]sigaction
+	refs    int
+}
+
+// fsStruct is struct fs_struct. nsvm has no file system, so only the
+// umask is real; sharing (CLONE_FS) is modelled for the refcounts.
+type fsStruct struct {
+	umask uint32
+	users int
+}
+
+// threadGroup is struct signal_struct: what the threads of one process
+// share (CLONE_THREAD). Its id is the tgid, the process's pid.
+type threadGroup struct {
+	tgid    int
+	leader  *Task
+	threads []*Task // live threads, leader first
+	rlimits [rlimNlimits]rlimit
+	pgid    int
+	sid     int
+	// shared pending signals (sent to the process, not a thread)
+	pending uint64
+
+	// Group exit (exit_group, a fatal signal): every thread goes.
+	exiting    bool
+	exitStatus int // wait status of the group exit
+	// Stop/continue reporting to the parent (WUNTRACED, WCONTINUED).
+	stopped, stopReported bool
+	stopSig               int
+	continued             bool
+	refs                  int
+}
+
+// uctx is a task's user-mode context while it is off the vCPU: the
+// general registers with the user RIP, RSP and RFLAGS, and the FS/GS
+// bases.
+type uctx struct {
+	regs           kvm.Regs
+	fsBase, gsBase uint64
+}
+
+// Task is a task_struct: one thread of a guest program.
 type Task struct {
 	k     *Kernel
-	pid   int // tgid
 	tid   int
-	ppid  int
+	tg    *threadGroup
 	comm  string
 	exe   string
 	state int
 
-	mm    *MM
-	files *fdTable
-	cred  cred
+	// parent is real_parent; children are the tasks this one created
+	// (or adopted) that are not threads of its own group.
+	parent   *Task
+	children []*Task
+	// exitSignal is sent to the parent at exit (SIGCHLD for fork, what
+	// clone asked for, -1 for threads: they are reaped silently).
+	exitSignal int
 
-	// User context while the task is not on the vCPU.
-	regs           kvm.Regs
-	fsBase, gsBase uint64
-	// sregsDirty asks the syscall return to load fsBase/gsBase.
-	sregsDirty bool
+	mm      *MM
+	files   *fdTable
+	fs      *fsStruct
+	sighand *sighand
+	cred    *cred
+
+	ctx uctx   // valid while the task is off the vCPU
+	fpu []byte // XSAVE image; stale while the task owns the vCPU's FPU
+
+	setChildTID, clearChildTID uint64
+	robustList, robustLen      uint64
+
+	sigmask uint64
+	pending uint64 // private pending signals
+
+	// Blocking state (see sched.go).
+	wait waitState
+
+	// vforkParent is the parent sleeping in vfork until this child
+	// exits or execs (the vfork_done completion).
+	vforkParent *Task
+	inVfork     bool
+
+	// exitStatus is the wait status once the task has exited.
+	exitStatus int
+	// onCPU reports that the task's context is live in the vCPU.
+	onCPU bool
 
 	// traceLine holds a --trace line between entry and exit.
 	traceLine string
-
-	clearChildTID uint64
-	robustList    uint64
-	robustLen     uint64
-
-	sigactions [64]sigaction
-	sigmask    uint64
-	rlimits    [rlimNlimits]rlimit
-
-	// Exit status once a zombie.
-	exitCode   int
-	exitSignal unix.Signal
-	coreDumped bool
+	// sregsDirty asks the return to user mode to load fsBase/gsBase.
+	sregsDirty bool
+	// rwDone is how much of a blocking pipe write is done across its
+	// restarts.
+	rwDone uint64
+	// pidfdNum is the fd of the CLONE_PIDFD pidfd during copy_process.
+	pidfdNum int
 }
+
+// pid is the process id (tgid).
+func (t *Task) pid() int { return t.tg.tgid }
+
+// ppid is the parent process's id, 0 when the parent is the kernel.
+func (t *Task) ppid() int {
+	if t.parent == nil {
+		return 0
+	}
+	return t.parent.pid()
+}
+
+func (t *Task) isLeader() bool { return t.tg.leader == t }
+
+func (t *Task) alive() bool { return t.state < taskZombie }
 
 func (mm *MM) put() {
 	mm.users--
@@ -83,4 +165,12 @@ func (s Status) ShellCode() int {
 		return 128 + int(s.Signal)
 	}
 	return s.Code
+}
+
+// statusFromWait decodes a wait status word.
+func statusFromWait(w int) Status {
+	if w&0x7f == 0 {
+		return Status{Code: w >> 8 & 0xff}
+	}
+	return Status{Signal: unix.Signal(w & 0x7f), Core: w&0x80 != 0}
 }

@@ -22,9 +22,7 @@ const traceStrMax = 32
 
 func (k *Kernel) traceEnter(t *Task, nr uint64, e *syscallEntry, a *args) {
 	var b strings.Builder
-	if len(k.tasks) > 1 {
-		fmt.Fprintf(&b, "[pid %d] ", t.tid)
-	}
+	b.WriteString(k.tracePrefix(t))
 	b.WriteString(sysName(nr))
 	b.WriteByte('(')
 	format := "xxxxxx"
@@ -60,12 +58,12 @@ func (k *Kernel) traceExit(t *Task, nr uint64, e *syscallEntry, a *args, ret int
 		}
 	}
 	switch {
-	case k.done || t.state != taskRunning:
+	case !t.alive():
 		fmt.Fprintf(k.cfg.Trace, "%s = ?\n", line)
-		if t.exitSignal != 0 {
-			fmt.Fprintf(k.cfg.Trace, "+++ killed by %s +++\n", sigName(t.exitSignal))
+		if st := statusFromWait(t.exitStatus); st.Signal != 0 {
+			fmt.Fprintf(k.cfg.Trace, "%s+++ killed by %s +++\n", k.tracePrefix(t), sigName(st.Signal))
 		} else {
-			fmt.Fprintf(k.cfg.Trace, "+++ exited with %d +++\n", t.exitCode)
+			fmt.Fprintf(k.cfg.Trace, "%s+++ exited with %d +++\n", k.tracePrefix(t), st.Code)
 		}
 	case ret < 0 && ret >= -4095:
 		en := unix.Errno(-ret)
@@ -152,4 +150,28 @@ func (k *Kernel) quoteUser(t *Task, va, n uint64) string {
 		s.WriteString("...")
 	}
 	return s.String()
+}
+
+// tracePrefix marks lines with the task once there is more than one, as
+// strace -f does.
+func (k *Kernel) tracePrefix(t *Task) string {
+	if k.Stats.Forks == 0 {
+		return ""
+	}
+	return fmt.Sprintf("[pid %5d] ", t.tid)
+}
+
+// traceUnfinished ends the line of a syscall that went to sleep.
+func (k *Kernel) traceUnfinished(t *Task) {
+	fmt.Fprintf(k.cfg.Trace, "%s <unfinished ...>\n", strings.ReplaceAll(t.traceLine, "\x00", "..."))
+}
+
+// traceResumed reports the result of a syscall that slept.
+func (k *Kernel) traceResumed(t *Task, nr uint64, ret int64) {
+	if ret < 0 && ret >= -4095 {
+		en := unix.Errno(-ret)
+		fmt.Fprintf(k.cfg.Trace, "%s<... %s resumed> = -1 %s (%s)\n", k.tracePrefix(t), sysName(nr), unix.ErrnoName(en), errText(en))
+		return
+	}
+	fmt.Fprintf(k.cfg.Trace, "%s<... %s resumed> = %d\n", k.tracePrefix(t), sysName(nr), ret)
 }

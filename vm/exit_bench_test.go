@@ -60,3 +60,5 @@ func BenchmarkExitRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func (h *countHandler) HandleInterrupt(c *VCPU) (bool, error) { return false, nil }

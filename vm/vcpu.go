@@ -59,6 +59,9 @@ type Handler interface {
 	// HandleIO handles port I/O, which is how nsvm's guest stubs reach the
 	// VMM. Returning stop=true (or an error) ends Run.
 	HandleIO(c *VCPU, io IOExit) (stop bool, err error)
+	// HandleInterrupt runs after KVM_RUN was interrupted by Interrupt
+	// (a timer tick): the guest may be anywhere, in ring 3 or in a stub.
+	HandleInterrupt(c *VCPU) (stop bool, err error)
 }
 
 // ExitError is a vCPU exit nsvm cannot continue from (shutdown, internal
@@ -95,6 +98,7 @@ type VCPU struct {
 	mu       sync.Mutex
 	tid      atomic.Int32
 	stopReq  atomic.Bool
+	irqReq   atomic.Bool
 	stopErr  atomic.Pointer[error]
 	xsaveLen int
 
@@ -203,6 +207,30 @@ func (c *VCPU) Kick(reason error) {
 	}
 }
 
+// Interrupt makes the vCPU leave KVM_RUN soon and the run loop call
+// Handler.HandleInterrupt (a preemption tick). Safe from any goroutine.
+func (c *VCPU) Interrupt() {
+	c.irqReq.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run == nil {
+		return
+	}
+	setImmediateExit(c.run, true)
+	if tid := c.tid.Load(); tid != 0 {
+		unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
+	}
+}
+
+// StopRequested returns the reason given to Kick, or nil. A handler that
+// waits on the host (an idle guest) polls it.
+func (c *VCPU) StopRequested() error {
+	if c.stopReq.Load() {
+		return *c.stopErr.Load()
+	}
+	return nil
+}
+
 // Run enters the guest and dispatches exits until the handler stops, an
 // unrecoverable exit happens, or Kick is called. It runs on a locked OS
 // thread: a vCPU belongs to the thread that runs it, and KVM_RUN must be
@@ -224,9 +252,16 @@ func (c *VCPU) Run(h Handler) error {
 		c.Exits.Total++
 		if e != 0 {
 			if e == unix.EINTR || e == unix.EAGAIN {
-				// Go's preemption signal, or our Kick: re-enter
-				// unless a stop was requested.
+				// Go's preemption signal, Interrupt, or Kick:
+				// re-enter unless a stop was requested.
 				c.Exits.Intr++
+				if c.irqReq.Swap(false) && !c.stopReq.Load() {
+					setImmediateExit(c.run, false)
+					stop, err := h.HandleInterrupt(c)
+					if err != nil || stop {
+						return err
+					}
+				}
 				continue
 			}
 			return fmt.Errorf("KVM_RUN: %w", e)

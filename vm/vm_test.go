@@ -54,6 +54,8 @@ type handlerFunc func(c *vm.VCPU, io vm.IOExit) (bool, error)
 
 func (f handlerFunc) HandleIO(c *vm.VCPU, io vm.IOExit) (bool, error) { return f(c, io) }
 
+func (f handlerFunc) HandleInterrupt(c *vm.VCPU) (bool, error) { return false, nil }
+
 // Guest layout for the user-mode tests.
 const (
 	userCode  = 0x400000

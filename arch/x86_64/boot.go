@@ -64,6 +64,16 @@ func UserCS() kvm.Segment {
 	return kvm.Segment{Limit: 0xffffffff, Selector: SelUserCS, Typ: 11, Present: 1, DPL: 3, S: 1, L: 1, G: 1}
 }
 
+// KernelCS is the 64-bit kernel code segment (0x10).
+func KernelCS() kvm.Segment {
+	return kvm.Segment{Limit: 0xffffffff, Selector: SelKernelCS, Typ: 11, Present: 1, DPL: 0, S: 1, L: 1, G: 1}
+}
+
+// KernelDS is the kernel data/stack segment (0x18).
+func KernelDS() kvm.Segment {
+	return kvm.Segment{Limit: 0xffffffff, Selector: SelKernelDS, Typ: 3, Present: 1, DPL: 0, S: 1, DB: 1, G: 1}
+}
+
 // UserDS is the user data/stack segment (0x2b).
 func UserDS() kvm.Segment {
 	return kvm.Segment{Limit: 0xffffffff, Selector: SelUserDS, Typ: 3, Present: 1, DPL: 3, S: 1, DB: 1, G: 1}
@@ -114,6 +124,9 @@ func (f SyscallFrame) UserRFLAGS() uint64 { return f.get(2) }
 
 // UserRSP is the user stack pointer at the SYSCALL.
 func (f SyscallFrame) UserRSP() uint64 { return f.get(3) }
+
+// SetUserRIP changes the address the syscall returns to.
+func (f SyscallFrame) SetUserRIP(v uint64) { f.put(0, v) }
 
 // SetUserRSP changes the stack pointer the syscall returns with.
 func (f SyscallFrame) SetUserRSP(v uint64) { f.put(3, v) }

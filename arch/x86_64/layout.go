@@ -53,8 +53,11 @@ const (
 	// SyscallStub is the ring-0 handler of #BP:
 	// `out %al,$SyscallPort; iretq`.
 	SyscallStub = StubBase + 0x200
-	KStackTop   = KernelBase + PhysKStackTop
-	stubStride  = 16
+	// IretStub is the syscall stub's iretq, where the VMM resumes a
+	// task whose frame it wrote.
+	IretStub   = SyscallStub + 2
+	KStackTop  = KernelBase + PhysKStackTop
+	stubStride = 16
 
 	// BenchOutAddr is a user-callable `out %al,$BenchPort; ret` used only
 	// by the exit-floor benchmark.

@@ -307,6 +307,28 @@ var diffCases = []diffCase{
 	{name: "exit_1", src: "exit_codes", args: []string{"1"}, wantStatus: 1},
 	{name: "exit_42", src: "exit_codes", args: []string{"42"}, wantStatus: 42},
 	{name: "exit_255", src: "exit_codes", args: []string{"255"}, wantStatus: 255},
+	// Process creation, exit and wait (fork/vfork/clone/clone3, wait4,
+	// kill, pipes, futex). The fpu_* programs take an optional cap on the
+	// register sets they load: 0 sse, 1 avx (default: all the CPU has).
+	{name: "fpu_inherit", src: "fpu_inherit", wantStatus: 0,
+		wantOut: "all rounds: child state == parent state == loaded values\n"},
+	{name: "fpu_inherit_sse", src: "fpu_inherit", args: []string{"0"}, wantStatus: 0,
+		wantOut: "register sets tested: x87 sse\n"},
+	{name: "fpu_inherit_avx", src: "fpu_inherit", args: []string{"1"}, wantStatus: 0,
+		wantOut: "all rounds: child state == parent state == loaded values\n"},
+	{name: "fpu_isolate", src: "fpu_isolate", wantStatus: 0,
+		wantOut: "all rounds: parent and child FPU states are isolated\n"},
+	{name: "fpu_isolate_sse", src: "fpu_isolate", args: []string{"0"}, wantStatus: 0,
+		wantOut: "all rounds: parent and child FPU states are isolated\n"},
+	{name: "fork_life", src: "fork_life", wantStatus: 0,
+		wantOut: "tree depth 3 fanout 2 (root status = node count): waitpid returned the child: yes, exited with 15\n"},
+	{name: "vfork_mem", src: "vfork_mem", wantStatus: 0,
+		wantOut: "child finished all 50 steps before the parent resumed: yes (50)\n"},
+	{name: "kill_children", src: "kill_children", wantStatus: 0,
+		wantOut: "NULL store: waitpid ok: yes, WIFSIGNALED, WTERMSIG=11 (SIGSEGV)\n"},
+	{name: "clone_flags", src: "clone_flags", wantStatus: 0, wantOut: "unexpected successes: 0\n"},
+	{name: "threads", src: "threads", wantStatus: 5, wantOut: "counter: 4000 (want 4000)\n"},
+	{name: "fork_loop", src: "fork_loop", wantStatus: 0, wantOut: "tree: 64 processes counted, 0 errors\n"},
 }
 
 // checkNative runs bin natively twice, checks that the output is

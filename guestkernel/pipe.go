@@ -1,0 +1,155 @@
+package guestkernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Pipes between guest tasks (fs/pipe.c): a 64 KiB buffer, blocking reads
+// and writes through the scheduler, EOF when the last writer closes,
+// SIGPIPE and EPIPE when the last reader has.
+
+const (
+	oNotificationPipe = unix.O_EXCL   // watch_queue pipes (not modelled)
+	pipeBufSize       = 16 * pageSize // the default pipe capacity
+	pipeBuf           = 4096          // PIPE_BUF: writes up to this are atomic
+)
+
+type pipe struct {
+	buf              []byte
+	readers, writers int
+	ino              uint64
+	waiters          []*Task // tasks blocked reading or writing
+}
+
+func (p *pipe) wakeAll(k *Kernel) {
+	w := p.waiters
+	p.waiters = nil
+	for _, t := range w {
+		k.wake(t, 0)
+	}
+}
+
+func (p *pipe) closeEnd(k *Kernel, write bool) {
+	if write {
+		p.writers--
+	} else {
+		p.readers--
+	}
+	p.wakeAll(k)
+}
+
+// sysPipe2: pipe2(fds, flags) with O_CLOEXEC, O_NONBLOCK and O_DIRECT.
+func sysPipe2(t *Task, a *args) int64 {
+	flags := a[1]
+	if flags&^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT|oNotificationPipe) != 0 {
+		return errno(unix.EINVAL)
+	}
+	k := t.k
+	k.pipeIno++
+	p := &pipe{readers: 1, writers: 1, ino: k.pipeIno}
+	st := int(flags & unix.O_NONBLOCK)
+	r := &file{kind: filePipe, pipe: p, refs: 1, flags: unix.O_RDONLY | st}
+	w := &file{kind: filePipe, pipe: p, write: true, refs: 1, flags: unix.O_WRONLY | st}
+	cloexec := flags&unix.O_CLOEXEC != 0
+	limit := t.tg.rlimits[unix.RLIMIT_NOFILE].cur
+	rfd, e := t.files.install(r, 0, cloexec, limit)
+	if e != 0 {
+		return errno(e)
+	}
+	wfd, e := t.files.install(w, 0, cloexec, limit)
+	if e != 0 {
+		t.files.fds[rfd] = fdEntry{}
+		return errno(e)
+	}
+	var b [8]byte
+	le.PutUint32(b[:], uint32(rfd))
+	le.PutUint32(b[4:], uint32(wfd))
+	if e := t.mm.copyOut(a[0], b[:]); e != 0 {
+		// Linux undoes the fds when the store faults.
+		t.files.fds[rfd] = fdEntry{}
+		t.files.fds[wfd] = fdEntry{}
+		return errno(e)
+	}
+	k.Stats.LiveFiles += 2
+	return 0
+}
+
+// sysPipe: pipe(fds).
+func sysPipe(t *Task, a *args) int64 { return sysPipe2(t, &args{a[0], 0}) }
+
+// pipeRead reads from a pipe into guest memory: data if there is any,
+// 0 at EOF, EAGAIN or sleep when empty.
+func (t *Task) pipeRead(f *file, va, count uint64) int64 {
+	p := f.pipe
+	if count == 0 {
+		return 0
+	}
+	if len(p.buf) == 0 {
+		if p.writers == 0 {
+			return 0
+		}
+		if f.flags&unix.O_NONBLOCK != 0 {
+			return errno(unix.EAGAIN)
+		}
+		p.waiters = append(p.waiters, t)
+		return t.blockRestart(waitPipeRead, p)
+	}
+	n := min(count, uint64(len(p.buf)))
+	if e := t.mm.copyOut(va, p.buf[:n]); e != 0 {
+		return errno(e)
+	}
+	p.buf = p.buf[n:]
+	if len(p.buf) == 0 {
+		p.buf = nil
+	}
+	p.wakeAll(t.k)
+	return int64(n)
+}
+
+// pipeWrite writes guest memory into a pipe. A blocking write returns
+// only when everything is written: the part done so far is kept in
+// t.rwDone across the sleeps (the syscall restarts after each).
+func (t *Task) pipeWrite(f *file, va, count uint64) int64 {
+	p := f.pipe
+	done := t.rwDone
+	if p.readers == 0 {
+		t.rwDone = 0
+		t.k.sendSignal(t, int(unix.SIGPIPE), sigFromKernel)
+		if done > 0 {
+			return int64(done)
+		}
+		return errno(unix.EPIPE)
+	}
+	for done < count {
+		space := uint64(pipeBufSize - len(p.buf))
+		want := count - done
+		// Writes of at most PIPE_BUF are atomic: all or nothing.
+		if space == 0 || count <= pipeBuf && space < want {
+			if f.flags&unix.O_NONBLOCK != 0 {
+				t.rwDone = 0
+				if done > 0 {
+					return int64(done)
+				}
+				return errno(unix.EAGAIN)
+			}
+			t.rwDone = done
+			p.waiters = append(p.waiters, t)
+			return t.blockRestart(waitPipeWrite, p)
+		}
+		n := min(space, want)
+		chunk := make([]byte, n)
+		got, e := t.mm.copyInPartial(chunk, va+done)
+		p.buf = append(p.buf, chunk[:got]...)
+		done += uint64(got)
+		p.wakeAll(t.k)
+		if e != 0 {
+			t.rwDone = 0
+			if done > 0 {
+				return int64(done)
+			}
+			return errno(e)
+		}
+	}
+	t.rwDone = 0
+	return int64(done)
+}

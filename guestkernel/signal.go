@@ -1,0 +1,288 @@
+package guestkernel
+
+// Signals: generation (kill, tgkill, tkill, faults, SIGPIPE, SIGCHLD),
+// blocking and pending sets, and the default actions (terminate, dump
+// core, ignore, stop, continue). Handlers installed with rt_sigaction are
+// recorded but not run: a signal whose disposition is a handler takes its
+// default action instead, and nsvm says so once on stderr (README).
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+const (
+	sigDfl = 0
+	sigIgn = 1
+
+	nsig = 64
+
+	saNoCldStop = 0x1
+	saNoCldWait = 0x2
+)
+
+// Who sent a signal, for init's protection.
+const (
+	sigFromKernel = iota
+	sigFromUser
+)
+
+func sigBit(sig int) uint64 { return 1 << (sig - 1) }
+
+// Default actions (the table in signal(7)).
+const (
+	actTerm = iota
+	actCore
+	actIgnore
+	actStop
+	actCont
+)
+
+func defaultAction(sig int) int {
+	switch unix.Signal(sig) {
+	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE,
+		unix.SIGSEGV, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSYS:
+		return actCore
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+		return actIgnore
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return actStop
+	case unix.SIGCONT:
+		return actCont
+	}
+	return actTerm
+}
+
+func validSignal(sig int) bool { return sig >= 1 && sig <= nsig }
+
+// sendSignal sends sig to one thread (tkill, a fault, SIGPIPE).
+func (k *Kernel) sendSignal(t *Task, sig int, from int) {
+	if !t.alive() {
+		return
+	}
+	t.pending |= sigBit(sig)
+	k.deliver(t, sig)
+}
+
+// sendGroupSignal sends sig to a process (kill): any thread may take it.
+func (k *Kernel) sendGroupSignal(tg *threadGroup, sig int, from int) {
+	if tg.leader == nil || len(tg.threads) == 0 {
+		return
+	}
+	if tg.unkillable() && from == sigFromUser {
+		// init only gets signals it installed a handler for, and
+		// never SIGKILL/SIGSTOP from its own namespace.
+		return
+	}
+	tg.pending |= sigBit(sig)
+	k.deliver(tg.threads[0], sig)
+}
+
+// deliver acts on a pending signal unless it is blocked: SIGKILL and
+// SIGCONT take effect even while blocked... (SIGKILL cannot be blocked;
+// SIGCONT's continue happens at generation, as in Linux).
+func (k *Kernel) deliver(t *Task, sig int) {
+	tg := t.tg
+	if sig == int(unix.SIGCONT) || sig == int(unix.SIGKILL) {
+		k.continueGroup(tg)
+	}
+	if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) && t.sigmask&sigBit(sig) != 0 {
+		// Blocked: stays pending until unblocked. A group signal can
+		// go to another thread that does not block it.
+		if tg.pending&sigBit(sig) != 0 {
+			for _, th := range tg.threads {
+				if th.alive() && th.sigmask&sigBit(sig) == 0 {
+					k.deliver(th, sig)
+					return
+				}
+			}
+		}
+		return
+	}
+	t.pending &^= sigBit(sig)
+	tg.pending &^= sigBit(sig)
+	act := t.sighand.actions[sig-1]
+	if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) {
+		switch act.handler {
+		case sigIgn:
+			return
+		case sigDfl:
+		default:
+			k.warnHandler(sig)
+		}
+	}
+	switch defaultAction(sig) {
+	case actIgnore, actCont:
+		return
+	case actStop:
+		k.stopGroup(tg, sig)
+	case actTerm:
+		k.exitGroup(tg, sig)
+	case actCore:
+		// No core file is written, so the "core dumped" bit stays 0.
+		k.exitGroup(tg, sig)
+	}
+}
+
+// redeliver acts on pending signals that just became unblocked.
+func (k *Kernel) redeliver(t *Task) {
+	for sig := 1; sig <= nsig && t.alive(); sig++ {
+		if (t.pending|t.tg.pending)&sigBit(sig) != 0 && t.sigmask&sigBit(sig) == 0 {
+			k.deliver(t, sig)
+		}
+	}
+}
+
+func (k *Kernel) warnHandler(sig int) {
+	if k.warnedHandlers&sigBit(sig) != 0 {
+		return
+	}
+	k.warnedHandlers |= sigBit(sig)
+	k.logf("nsvm: %s has a handler, but signal handlers are not delivered yet: taking the default action", unix.SignalName(unix.Signal(sig)))
+}
+
+// stopGroup stops every thread of a process (SIGSTOP and friends) and
+// tells the parent (WUNTRACED, SIGCHLD unless SA_NOCLDSTOP).
+func (k *Kernel) stopGroup(tg *threadGroup, sig int) {
+	if tg.stopped {
+		return
+	}
+	tg.stopped, tg.stopReported, tg.stopSig, tg.continued = true, false, sig, false
+	for _, th := range tg.threads {
+		if th.state == taskRunnable {
+			th.state = taskStopped
+			k.dequeue(th)
+			if th.onCPU {
+				th.onCPU = false
+			}
+		}
+	}
+	k.notifyParentStop(tg, false)
+}
+
+// continueGroup resumes a stopped process (SIGCONT, SIGKILL).
+func (k *Kernel) continueGroup(tg *threadGroup) {
+	if !tg.stopped {
+		return
+	}
+	tg.stopped, tg.continued = false, true
+	for _, th := range tg.threads {
+		if th.state == taskStopped {
+			k.makeRunnable(th)
+		}
+	}
+	k.notifyParentStop(tg, true)
+}
+
+func (k *Kernel) notifyParentStop(tg *threadGroup, cont bool) {
+	parent := tg.leader.parent
+	if parent == nil || !parent.alive() {
+		return
+	}
+	act := parent.sighand.actions[unix.SIGCHLD-1]
+	if act.flags&saNoCldStop == 0 {
+		k.sendGroupSignal(parent.tg, int(unix.SIGCHLD), sigFromKernel)
+	}
+	k.wakeWaiters(parent.tg)
+}
+
+// Permission to signal (kill_ok_by_cred): root, or matching ids.
+func canSignal(from, to *Task) bool {
+	c, t := from.cred, to.cred
+	return c.euid == 0 || c.euid == t.suid || c.euid == t.uid || c.uid == t.suid || c.uid == t.uid
+}
+
+// sysKill: kill(pid, sig).
+func sysKill(t *Task, a *args) int64 {
+	pid, sig := int32(a[0]), int(int32(a[1]))
+	if sig < 0 || sig > nsig {
+		return errno(unix.EINVAL)
+	}
+	k := t.k
+	var targets []*threadGroup
+	switch {
+	case pid > 0:
+		p := k.findProcess(t, int(pid))
+		if p == nil {
+			return errno(unix.ESRCH)
+		}
+		targets = append(targets, p.tg)
+	case pid == -1:
+		for _, p := range k.sortedTasks() {
+			if p.isLeader() && p.alive() && p.tg != t.tg && p.pid() != 1 && k.visible(t, p) {
+				targets = append(targets, p.tg)
+			}
+		}
+	default:
+		pgid := int(-pid)
+		if pid == 0 {
+			pgid = t.tg.pgid
+		}
+		for _, p := range k.sortedTasks() {
+			if p.isLeader() && p.alive() && p.tg.pgid == pgid && k.visible(t, p) {
+				targets = append(targets, p.tg)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		return errno(unix.ESRCH)
+	}
+	sent := false
+	var e unix.Errno = unix.EPERM
+	for _, tg := range targets {
+		if !canSignal(t, tg.leader) {
+			continue
+		}
+		sent = true
+		if sig != 0 {
+			k.sendGroupSignal(tg, sig, sigFromUser)
+		}
+	}
+	if !sent {
+		return errno(e)
+	}
+	return 0
+}
+
+// sysTgkill: tgkill(tgid, tid, sig).
+func sysTgkill(t *Task, a *args) int64 {
+	tgid, tid, sig := int32(a[0]), int32(a[1]), int(int32(a[2]))
+	if tgid <= 0 || tid <= 0 {
+		return errno(unix.EINVAL)
+	}
+	return t.tkill(int(tid), int(tgid), sig)
+}
+
+// sysTkill: tkill(tid, sig).
+func sysTkill(t *Task, a *args) int64 {
+	tid := int32(a[0])
+	if tid <= 0 {
+		return errno(unix.EINVAL)
+	}
+	return t.tkill(int(tid), 0, int(int32(a[1])))
+}
+
+func (t *Task) tkill(tid, tgid, sig int) int64 {
+	if sig < 0 || sig > nsig {
+		return errno(unix.EINVAL)
+	}
+	p := t.k.findThread(t, tid)
+	if p == nil || tgid != 0 && p.pid() != tgid {
+		return errno(unix.ESRCH)
+	}
+	if !canSignal(t, p) {
+		return errno(unix.EPERM)
+	}
+	if sig != 0 {
+		if p.tg.unkillable() {
+			return 0
+		}
+		t.k.sendSignal(p, sig, sigFromUser)
+	}
+	return 0
+}
+
+// sysPause: pause() sleeps until a signal ends the process (handlers are
+// not delivered, so nothing else can wake it).
+func sysPause(t *Task, a *args) int64 {
+	return t.blockResult(waitPause, nil, zeroTime, errno(unix.EINTR))
+}
