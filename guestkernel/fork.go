@@ -355,6 +355,15 @@ func (k *Kernel) archDupTaskStruct(p, cur *Task) unix.Errno {
 	}
 	x86.FPUClone(buf)
 	p.fpu = buf
+	if xsaveAudit != nil {
+		parent := make([]byte, len(buf))
+		if k.fpuOwner == cur {
+			k.cpu.GetXSAVE(parent)
+		} else {
+			copy(parent, cur.fpu)
+		}
+		xsaveAudit("fork", parent, buf)
+	}
 	return 0
 }
 

@@ -383,3 +383,37 @@ func (k *Kernel) warnOnce(key, msg string) {
 
 // Pages reports live and free guest pages (for tests and stats).
 func (k *Kernel) Pages() (live, free int) { return k.pages.Live(), k.pages.Free() }
+
+// Objects counts the kernel model's live objects: after every task has
+// exited all of them must be back to zero (the leak audit of tests and
+// fault-injection sweeps).
+type Objects struct {
+	Tasks, Pids, Creds, Files, FDTables int
+	Pages                               int // guest pages in use, page tables included
+	FutexWaiters, Runnable              int
+}
+
+// Objects returns the live object counts. nsvm's own init (pid 1) and its
+// credentials are not counted.
+func (k *Kernel) Objects() Objects {
+	o := Objects{
+		Tasks:        k.Stats.LiveTasks,
+		Creds:        k.Stats.LiveCreds - 1,
+		Files:        k.Stats.LiveFiles,
+		FDTables:     k.Stats.LiveFDTables,
+		Pages:        k.pages.Live(),
+		FutexWaiters: len(k.futexQ),
+		Runnable:     len(k.runq),
+	}
+	for pid := range k.pids {
+		if pid != 1 {
+			o.Pids++
+		}
+	}
+	return o
+}
+
+// xsaveAudit, when set (tests), sees the FPU images fork and the
+// scheduler move: "fork" with the parent's image and the child's, "set"
+// with an image loaded into the vCPU and what the vCPU reports back.
+var xsaveAudit func(event string, a, b []byte)

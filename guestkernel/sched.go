@@ -310,6 +310,12 @@ func (k *Kernel) switchFPU(c *vm.VCPU, next *Task) error {
 	}
 	k.Stats.XSAVESets++
 	k.Stats.XSAVETime += time.Since(t0)
+	if xsaveAudit != nil {
+		back := make([]byte, len(next.fpu))
+		if err := c.GetXSAVE(back); err == nil {
+			xsaveAudit("set", next.fpu, back)
+		}
+	}
 	k.fpuOwner = next
 	return nil
 }
