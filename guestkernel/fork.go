@@ -10,6 +10,8 @@ package guestkernel
 // (failSite), checked through k.shouldFail.
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	x86 "nsvm/arch/x86_64"
@@ -474,7 +476,9 @@ func (k *Kernel) copyMM(p *Task, flags uint64) unix.Errno {
 	if k.shouldFail(p, siteMM) {
 		return unix.ENOMEM
 	}
+	t0 := time.Now()
 	mm, err := p.mm.dup(p)
+	k.Stats.ForkCopyTime += time.Since(t0)
 	if err != nil {
 		return unix.ENOMEM
 	}

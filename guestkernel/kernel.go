@@ -125,6 +125,7 @@ type Stats struct {
 	COWCopies, COWReused             uint64
 	Shootdowns, ShootdownPages       uint64
 	ForkEager                        bool
+	ForkCopyTime                     time.Duration // in dup_mm
 
 	LiveTasks, LiveCreds, LiveFiles, LiveFDTables int
 }
@@ -417,3 +418,11 @@ func (k *Kernel) Objects() Objects {
 // scheduler move: "fork" with the parent's image and the child's, "set"
 // with an image loaded into the vCPU and what the vCPU reports back.
 var xsaveAudit func(event string, a, b []byte)
+
+// VCPUExits returns the vCPU's exit counters and times.
+func (k *Kernel) VCPUExits() vm.ExitStats {
+	if c, ok := k.cpu.(*vm.VCPU); ok {
+		return c.Exits
+	}
+	return vm.ExitStats{}
+}

@@ -107,13 +107,66 @@ func (k *Kernel) doWait(w *Task, o *waitOpts) (res waitResult, found, hasChildre
 	return res, false, hasChildren
 }
 
-// wakeWaiters wakes the threads of tg sleeping in wait (they rescan).
+// waitReq is a sleeping wait4/waitid call, finished by the kernel when a
+// child changes state (so the waiter needs no second syscall exit).
+type waitReq struct {
+	opts                  waitOpts
+	status, rusage, infop uint64
+	waitid                bool
+}
+
+// wakeWaiters lets the threads of tg sleeping in wait look again; those
+// that find a child complete their call now.
 func (k *Kernel) wakeWaiters(tg *threadGroup) {
-	for _, th := range tg.threads {
-		if th.state == taskBlocked && th.wait.kind == waitChild {
-			k.wake(th, 0)
+	for _, th := range append([]*Task(nil), tg.threads...) {
+		if th.state != taskBlocked || th.wait.kind != waitChild {
+			continue
+		}
+		req := th.wait.obj.(*waitReq)
+		res, found, has := k.doWait(th, &req.opts)
+		switch {
+		case found:
+			k.wake(th, th.reportWait(req, res, true))
+		case !has:
+			k.wake(th, errno(unix.ECHILD))
 		}
 	}
+}
+
+// reportWait stores a wait result in the waiter's memory and returns the
+// syscall's value.
+func (t *Task) reportWait(req *waitReq, res waitResult, found bool) int64 {
+	if req.rusage != 0 {
+		var ru [144]byte // struct rusage: nsvm does not account CPU time
+		if e := t.mm.copyOut(req.rusage, ru[:]); e != 0 {
+			return errno(e)
+		}
+	}
+	if req.waitid {
+		if req.infop != 0 {
+			// siginfo_t (128 bytes): signo, errno, code, then pid,
+			// uid, status for SIGCHLD. WNOHANG with nothing to
+			// report zeroes the fields.
+			var si [128]byte
+			if found {
+				le.PutUint32(si[0:], uint32(unix.SIGCHLD))
+				le.PutUint32(si[8:], uint32(res.code))
+				le.PutUint32(si[16:], uint32(res.pid))
+				le.PutUint32(si[20:], res.uid)
+				le.PutUint32(si[24:], uint32(res.data))
+			}
+			if e := t.mm.copyOut(req.infop, si[:]); e != 0 {
+				return errno(e)
+			}
+		}
+		return 0
+	}
+	if req.status != 0 {
+		if e := t.mm.writeU32(req.status, uint32(res.status)); e != 0 {
+			return errno(e)
+		}
+	}
+	return int64(res.pid)
 }
 
 // sysWait4: wait4(pid, wstatus, options, rusage).
@@ -135,6 +188,7 @@ func sysWait4(t *Task, a *args) int64 {
 	default:
 		o.idtype, o.id = pPID, int(upid)
 	}
+	req := &waitReq{opts: o, status: statusAddr, rusage: rusage}
 	res, found, has := t.k.doWait(t, &o)
 	if !found {
 		if !has {
@@ -143,20 +197,9 @@ func sysWait4(t *Task, a *args) int64 {
 		if options&wNoHang != 0 {
 			return 0
 		}
-		return t.blockRestart(waitChild, nil)
+		return t.blockResult(waitChild, req, zeroTime, 0)
 	}
-	if rusage != 0 {
-		var ru [144]byte // struct rusage: nsvm does not account CPU time
-		if e := t.mm.copyOut(rusage, ru[:]); e != 0 {
-			return errno(e)
-		}
-	}
-	if statusAddr != 0 {
-		if e := t.mm.writeU32(statusAddr, uint32(res.status)); e != 0 {
-			return errno(e)
-		}
-	}
-	return int64(res.pid)
+	return t.reportWait(req, res, true)
 }
 
 // si_code values for SIGCHLD.
@@ -205,36 +248,15 @@ func sysWaitid(t *Task, a *args) int64 {
 	default:
 		return errno(unix.EINVAL)
 	}
+	req := &waitReq{opts: o, rusage: rusage, infop: infop, waitid: true}
 	res, found, has := t.k.doWait(t, &o)
 	if !found {
 		if !has {
 			return errno(unix.ECHILD)
 		}
 		if options&wNoHang == 0 {
-			return t.blockRestart(waitChild, nil)
+			return t.blockResult(waitChild, req, zeroTime, 0)
 		}
 	}
-	if rusage != 0 {
-		var ru [144]byte
-		if e := t.mm.copyOut(rusage, ru[:]); e != 0 {
-			return errno(e)
-		}
-	}
-	if infop != 0 {
-		// siginfo_t (128 bytes): signo, errno, code, then pid, uid,
-		// status for SIGCHLD. WNOHANG with nothing to report zeroes
-		// the fields.
-		var si [128]byte
-		if found {
-			le.PutUint32(si[0:], uint32(unix.SIGCHLD))
-			le.PutUint32(si[8:], uint32(res.code))
-			le.PutUint32(si[16:], uint32(res.pid))
-			le.PutUint32(si[20:], res.uid)
-			le.PutUint32(si[24:], uint32(res.data))
-		}
-		if e := t.mm.copyOut(infop, si[:]); e != 0 {
-			return errno(e)
-		}
-	}
-	return 0
+	return t.reportWait(req, res, found)
 }

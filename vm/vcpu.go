@@ -81,6 +81,13 @@ func (e *ExitError) Error() string {
 	return s
 }
 
+// ExitStats counts KVM_RUN returns and splits the time between the guest
+// (inside KVM_RUN) and the handlers (the VMM's Go code).
+type ExitStats struct {
+	Total, IO, Intr   uint64
+	InGuest, InHandle time.Duration
+}
+
 // VCPU is one virtual CPU. Its registers live in the kvm_run page's
 // KVM_CAP_SYNC_REGS area: after each exit Regs and Sregs hold the guest
 // state, and changes made through them are pushed back on the next entry
@@ -105,10 +112,7 @@ type VCPU struct {
 	// Exits counts KVM_RUN returns, by kind, and the time spent inside
 	// KVM_RUN (guest plus KVM) versus in the handler (the VMM), for
 	// benchmarks and their cost breakdowns.
-	Exits struct {
-		Total, IO, Intr   uint64
-		InGuest, InHandle time.Duration
-	}
+	Exits ExitStats
 }
 
 // NewVCPU creates vCPU id and maps its kvm_run page.
