@@ -63,6 +63,9 @@ const (
 	errRestart = -512
 	// errBlocked: the task blocked; its result is delivered at wake.
 	errBlocked = -513
+	// errYield: the syscall returned 0 and the task goes to the back of
+	// the run queue (sched_yield).
+	errYield = -514
 )
 
 // blockRestart puts t to sleep and makes its syscall run again on wake.

@@ -94,16 +94,23 @@ func (t *Task) readTimespec(addr uint64) (unix.Timespec, unix.Errno) {
 	return ts, 0
 }
 
-// sysNanosleep: nanosleep(2). The vCPU thread sleeps on the host; with
-// one task there is nothing else to run. (The scheduler will turn this
-// into a timed block.)
+// sysNanosleep: nanosleep(2): the task sleeps on a timer; the scheduler
+// runs the others meanwhile.
 func sysNanosleep(t *Task, a *args) int64 {
 	ts, e := t.readTimespec(a[0])
 	if e != 0 {
 		return errno(e)
 	}
-	time.Sleep(time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec))
-	return 0
+	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	return t.sleepFor(d)
+}
+
+// sleepFor blocks t for d (0 or less: just returns).
+func (t *Task) sleepFor(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return t.blockResult(waitSleep, nil, time.Now().Add(d), 0)
 }
 
 // sysClockNanosleep: clock_nanosleep(2), relative or TIMER_ABSTIME.
@@ -129,10 +136,13 @@ func sysClockNanosleep(t *Task, a *args) int64 {
 		unix.ClockGettime(int32(clock), &now)
 		d -= time.Duration(now.Sec)*time.Second + time.Duration(now.Nsec)
 	}
-	if d > 0 {
-		time.Sleep(d)
-	}
-	return 0
+	return t.sleepFor(d)
 }
 
-func sysSchedYield(t *Task, a *args) int64 { return 0 }
+// sysSchedYield: sched_yield(2) lets the next runnable task go first.
+func sysSchedYield(t *Task, a *args) int64 {
+	if len(t.k.runq) == 0 {
+		return 0
+	}
+	return errYield
+}

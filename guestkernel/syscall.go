@@ -73,6 +73,16 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		if k.cfg.Trace != nil {
 			k.traceUnfinished(t)
 		}
+	case errYield:
+		ret = 0
+		if k.cfg.Trace != nil {
+			k.traceExit(t, nr, e, &a, ret)
+		}
+		r.RAX = 0
+		f.SyscallReturn(r)
+		t.ctx = k.liveCtx(r, s, exitFrame{at: r.RSP, ok: true})
+		t.onCPU = false
+		k.runq = append(k.runq, t)
 	default:
 		if k.cfg.Trace != nil {
 			k.traceExit(t, nr, e, &a, ret)

@@ -328,6 +328,7 @@ var diffCases = []diffCase{
 		wantOut: "NULL store: waitpid ok: yes, WIFSIGNALED, WTERMSIG=11 (SIGSEGV)\n"},
 	{name: "clone_flags", src: "clone_flags", wantStatus: 0, wantOut: "unexpected successes: 0\n"},
 	{name: "threads", src: "threads", wantStatus: 5, wantOut: "counter: 4000 (want 4000)\n"},
+	{name: "preempt", src: "preempt", wantStatus: 0, wantOut: "busy child killed by signal 9\n"},
 	{name: "fork_loop", src: "fork_loop", wantStatus: 0, wantOut: "tree: 64 processes counted, 0 errors\n"},
 }
 
