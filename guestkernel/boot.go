@@ -10,6 +10,9 @@ import (
 type RunOptions struct {
 	Mem     uint64        // guest memory in bytes
 	Timeout time.Duration // 0: no limit
+	// Started, if set, is called with the kernel just before the guest
+	// first runs (the CLI hooks SIGQUIT to it).
+	Started func(*Kernel)
 }
 
 // DefaultMem is the guest memory size when none is given.
@@ -41,6 +44,9 @@ func RunProgram(cfg Config, opt RunOptions) (Status, *Kernel, error) {
 	k, err := New(m, c, cfg)
 	if err != nil {
 		return Status{}, nil, err
+	}
+	if opt.Started != nil {
+		opt.Started(k)
 	}
 	st, err := k.Run(c, opt.Timeout)
 	return st, k, err

@@ -58,6 +58,9 @@ func (k *Kernel) doExit(t *Task, status int) {
 	k.dequeue(t)
 	t.state = taskZombie
 	t.exitStatus = status
+	if t.record != nil {
+		t.record.ended, t.record.status = true, status
+	}
 	if t.onCPU {
 		t.onCPU = false
 	}

@@ -522,6 +522,7 @@ func (k *Kernel) attachTask(p *Task, flags uint64) {
 	k.tasks[p.tid] = p
 	k.nrThreads++
 	k.attachPID(p)
+	k.recordTask(p)
 }
 
 // Syscall entry points.

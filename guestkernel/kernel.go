@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/bobuhiro11/gokvm/kvm"
@@ -109,6 +110,11 @@ type Kernel struct {
 
 	status Status
 	done   bool
+
+	// history records every task of the run (--ps); dumpReq asks for a
+	// task table at the next tick (SIGQUIT).
+	history []*taskRecord
+	dumpReq atomic.Bool
 
 	// Stats counts what the kernel did, for tests and benchmarks.
 	Stats Stats
@@ -218,6 +224,7 @@ func (k *Kernel) newFirstTask() *Task {
 	k.lastPID = 2
 	k.tasks[2] = t
 	k.mainTG = tg
+	k.recordTask(t)
 	k.nrThreads = 1
 	k.Stats.LiveTasks = 1
 	return t

@@ -328,6 +328,7 @@ func (k *Kernel) switchFPU(c *vm.VCPU, next *Task) error {
 func (k *Kernel) HandleInterrupt(c *vm.VCPU) (stop bool, err error) {
 	defer k.recoverBug(&stop, &err)
 	r, s := c.Registers()
+	k.maybeDump()
 	k.expireTimers()
 	cur := k.current
 	// Only preempt user code proper: in the LSTAR entry page (which

@@ -125,6 +125,8 @@ type Task struct {
 	// rwDone is how much of a blocking pipe write is done across its
 	// restarts.
 	rwDone uint64
+	// record is the task's line in the run's history (--ps).
+	record *taskRecord
 	// pidfdNum is the fd of the CLONE_PIDFD pidfd during copy_process.
 	pidfdNum int
 }

@@ -1,7 +1,7 @@
 // Command nsvm runs static x86-64 Linux programs in a KVM micro-VM whose
 // kernel is a Go model of Linux.
 //
-//	nsvm run [--mem SIZE] [--timeout D] [--trace] [PROG [ARGS...]]
+//	nsvm run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
 //	nsvm info
 //
 // Exit status: the guest's own status; 128+N when the guest was killed by
@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"nsvm/guestkernel"
 	"nsvm/guestkernel/loader"
@@ -42,7 +44,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: nsvm <command> [flags]
 
 commands:
-  run [--mem SIZE] [--timeout D] [--trace] [PROG [ARGS...]]
+  run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
         run a static x86-64 Linux program (default: the embedded hello image)
   info  print what /dev/kvm offers (platform, capabilities, XSAVE size)
 `)
@@ -73,6 +75,7 @@ func cmdRun(argv []string, stderr io.Writer) int {
 	mem := fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)")
 	timeout := fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit")
 	trace := fs.Bool("trace", false, "print each syscall as strace does, to stderr")
+	ps := fs.Bool("ps", false, "at exit, print every task the run created and how it ended (SIGQUIT prints the live tasks at any time)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -115,7 +118,20 @@ func cmdRun(argv []string, stderr io.Writer) int {
 		cfg.Trace = stderr
 	}
 
-	st, _, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout})
+	quit := make(chan os.Signal, 1)
+	signal.Notify(quit, syscall.SIGQUIT)
+	defer signal.Stop(quit)
+	started := func(k *guestkernel.Kernel) {
+		go func() {
+			for range quit {
+				k.RequestDump()
+			}
+		}()
+	}
+	st, kern, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout, Started: started})
+	if *ps && kern != nil {
+		kern.PrintHistory(stderr)
+	}
 	var lerr *loader.Error
 	switch {
 	case errors.As(err, &lerr):
