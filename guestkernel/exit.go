@@ -73,9 +73,10 @@ func (k *Kernel) doExit(t *Task, status int) {
 	t.fs.users--
 	t.fs = nil
 	t.sighand.refs--
-	t.cred.refs--
-	if t.cred.refs == 0 {
-		k.Stats.LiveCreds--
+	k.putCred(t.cred)
+	// A pid namespace's init takes its namespace down with it.
+	if t.isLeader() && len(t.pids) > 1 && t.pids[len(t.pids)-1].nr == 1 {
+		k.zapPIDNS(t.activePIDNS(), t)
 	}
 	k.exitTaskNamespaces(t)
 	k.nrThreads--
@@ -163,7 +164,7 @@ func (k *Kernel) groupDead(tg *threadGroup) {
 		}
 	}
 	if validSignal(sig) {
-		k.sendGroupSignal(parent.tg, sig, sigFromKernel)
+		k.sendGroupSignal(parent.tg, sig, nil)
 	}
 	k.wakeWaiters(parent.tg)
 }

@@ -12,6 +12,8 @@ const (
 	fileHost = iota
 	filePipe
 	filePidfd
+	fileNS   // /proc/<pid>/ns/<type>: a namespace, for setns
+	fileProc // a generated /proc file
 )
 
 // file is struct file: an open file description, shared by every fd
@@ -23,6 +25,8 @@ type file struct {
 	pipe   *pipe
 	write  bool // the pipe's write end
 	pidfd  *Task
+	nsf    *nsFile
+	proc   *procFile
 	flags  int // O_NONBLOCK, O_APPEND... (status flags), and the access mode
 	refs   int
 }
@@ -35,8 +39,11 @@ func (f *file) release(k *Kernel) {
 		return
 	}
 	k.Stats.LiveFiles--
-	if f.kind == filePipe {
+	switch f.kind {
+	case filePipe:
 		f.pipe.closeEnd(k, f.write)
+	case fileNS:
+		k.nsw.Put(f.nsf.ns)
 	}
 }
 

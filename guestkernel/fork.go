@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	x86 "nsvm/arch/x86_64"
+	"nsvm/ns"
 )
 
 // Clone flags (include/uapi/linux/sched.h).
@@ -105,7 +106,8 @@ func (k *Kernel) kernelClone(cur *Task, args *cloneArgs) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	nr := int64(p.tid)
+	// The child's pid as the caller sees it (pid_vnr).
+	nr := int64(k.tidInNS(cur, p))
 	if args.flags&cloneParentSetTID != 0 {
 		// Past the point of no return: a fault here is ignored.
 		cur.mm.writeU32(args.parentTID, uint32(nr))
@@ -113,7 +115,7 @@ func (k *Kernel) kernelClone(cur *Task, args *cloneArgs) int64 {
 	if args.flags&cloneChildSetTID != 0 {
 		// Linux stores it from the child at its first run
 		// (schedule_tail); the child's memory is the same either way.
-		p.mm.writeU32(args.childTID, uint32(p.tid))
+		p.mm.writeU32(args.childTID, uint32(k.tidInNS(p, p)))
 	}
 	if args.flags&cloneVfork != 0 {
 		p.vforkParent = cur
@@ -289,7 +291,7 @@ badForkCleanupFiles:
 	p.files = nil
 badForkCleanupSemundo:
 badForkCleanupCount:
-	p.cred.refs--
+	k.putCred(p.cred)
 	p.cred = nil
 badForkFree:
 	k.freeTask(p)
@@ -319,6 +321,7 @@ func (k *Kernel) dupTaskStruct(cur *Task) (*Task, unix.Errno) {
 		cred:    cur.cred,
 		mm:      cur.mm,
 		tg:      cur.tg,
+		nsproxy: cur.nsproxy,
 	}
 	k.Stats.LiveTasks++
 	if e := k.archDupTaskStruct(p, cur); e != 0 {
@@ -385,10 +388,18 @@ func (k *Kernel) copyCreds(p *Task, flags uint64) unix.Errno {
 	if k.shouldFail(p, siteCred) {
 		return unix.ENOMEM
 	}
-	c := *p.cred
-	c.refs = 1
-	p.cred = &c
-	k.Stats.LiveCreds++
+	if flags&cloneNewUser != 0 {
+		c, e := k.newUserNSCred(p, p.cred)
+		if e != 0 {
+			return e
+		}
+		p.cred = c
+		return 0
+	}
+	p.cred = k.copyCred(p.cred)
+	if p.cred.userNS != k.nsw.InitUser {
+		ns.Get(p.cred.userNS)
+	}
 	return 0
 }
 

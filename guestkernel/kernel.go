@@ -27,6 +27,7 @@ import (
 
 	x86 "nsvm/arch/x86_64"
 	"nsvm/guestkernel/loader"
+	"nsvm/ns"
 	"nsvm/vm"
 )
 
@@ -76,6 +77,8 @@ type Kernel struct {
 
 	// vm is the machine, for the shootdown fallback.
 	vm *vm.Machine
+	// nsw holds every namespace (package ns).
+	nsw *ns.World
 	// shoot collects the page-table pages the VMM changed; they are
 	// invalidated (and the TLB flushed) before the guest runs again.
 	shoot x86.Shootdown
@@ -162,6 +165,9 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 	// max_threads as fork_init computes it: an eighth of memory in
 	// kernel stacks (16 KiB each).
 	k.maxThreads = max(len(m.Mem)/(8*16<<10), 20)
+	// The initial UTS names are the host's: the guest kernel models the
+	// Linux it runs on. user.max_*_namespaces = threads-max / 2.
+	k.nsw = ns.NewWorld(hostNames(), k.maxThreads/2)
 	if k.cfg.Log == nil {
 		k.cfg.Log = os.Stderr
 	}
@@ -201,10 +207,18 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 func (k *Kernel) newFirstTask() *Task {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	euid, egid := uint32(os.Geteuid()), uint32(os.Getegid())
-	cr := &cred{uid: uid, euid: euid, suid: euid, fsuid: euid, gid: gid, egid: egid, sgid: egid, fsgid: egid, refs: 1}
+	cr := &cred{uid: uid, euid: euid, suid: euid, fsuid: euid, gid: gid, egid: egid, sgid: egid, fsgid: egid, refs: 1,
+		userNS: k.nsw.InitUser, capBnd: capFull}
+	if euid == 0 {
+		// root holds every capability, as a native root process does.
+		cr.capEff, cr.capPrm = capFull, capFull
+	}
 	k.Stats.LiveCreds++
+	ip := k.nsw.InitPID
 	initTG := &threadGroup{tgid: 1, pgid: 1, sid: 1, refs: 1}
-	k.init = &Task{k: k, tid: 1, tg: initTG, comm: "init", state: taskBlocked, cred: cr, exitSignal: int(unix.SIGCHLD)}
+	k.init = &Task{k: k, tid: 1, tg: initTG, comm: "init", state: taskBlocked, cred: cr, exitSignal: int(unix.SIGCHLD),
+		nsproxy: k.nsw.InitNsproxy, pids: []pidLink{{ip, 1}}}
+	ip.Reaper = k.init
 	initTG.leader = k.init
 	initTG.threads = []*Task{k.init}
 	k.pids[1] = true
@@ -212,7 +226,10 @@ func (k *Kernel) newFirstTask() *Task {
 
 	tg := &threadGroup{tgid: 2, pgid: 2, sid: 2, refs: 1}
 	t := &Task{k: k, tid: 2, tg: tg, comm: comm(k.cfg.Path), exe: k.cfg.ExePath, parent: k.init,
-		exitSignal: int(unix.SIGCHLD), cred: cr, pidfdNum: -1}
+		exitSignal: int(unix.SIGCHLD), cred: cr, pidfdNum: -1, pids: []pidLink{{ip, 2}}}
+	t.nsproxy = k.nsw.InitNsproxy
+	k.nsw.InitNsproxy.Refs++
+	ip.Used[1], ip.Used[2], ip.LastPID, ip.Allocated = true, true, 2, 2
 	tg.leader = t
 	tg.threads = []*Task{t}
 	tg.initRlimits()
@@ -432,4 +449,20 @@ func (k *Kernel) VCPUExits() vm.ExitStats {
 		return c.Exits
 	}
 	return vm.ExitStats{}
+}
+
+// hostNames reads the host's uname.
+func hostNames() ns.HostNames {
+	var u unix.Utsname
+	unix.Uname(&u)
+	str := func(b []byte) string {
+		for i, c := range b {
+			if c == 0 {
+				return string(b[:i])
+			}
+		}
+		return string(b)
+	}
+	return ns.HostNames{Sysname: str(u.Sysname[:]), Nodename: str(u.Nodename[:]), Release: str(u.Release[:]),
+		Version: str(u.Version[:]), Machine: str(u.Machine[:]), Domainname: str(u.Domainname[:])}
 }

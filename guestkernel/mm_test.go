@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/bobuhiro11/gokvm/kvm"
+	"nsvm/ns"
 	"os"
 	"strings"
 	"testing"
@@ -37,6 +38,7 @@ func newTestEnv(tb testing.TB) *testEnv {
 		pids:    map[int]bool{},
 		scratch: make([]byte, 4096),
 		sregs:   &kvm.Sregs{},
+		nsw:     ns.NewWorld(hostNames(), 1000),
 	}
 	k.cfg.Log = log
 	k.cfg.Path, k.cfg.ExePath = "test", "/test"

@@ -114,7 +114,7 @@ func (t *Task) pipeWrite(f *file, va, count uint64) int64 {
 	done := t.rwDone
 	if p.readers == 0 {
 		t.rwDone = 0
-		t.k.sendSignal(t, int(unix.SIGPIPE), sigFromKernel)
+		t.k.sendSignal(t, int(unix.SIGPIPE), nil)
 		if done > 0 {
 			return int64(done)
 		}

@@ -20,12 +20,6 @@ const (
 	saNoCldWait = 0x2
 )
 
-// Who sent a signal, for init's protection.
-const (
-	sigFromKernel = iota
-	sigFromUser
-)
-
 func sigBit(sig int) uint64 { return 1 << (sig - 1) }
 
 // Default actions (the table in signal(7)).
@@ -54,9 +48,10 @@ func defaultAction(sig int) int {
 
 func validSignal(sig int) bool { return sig >= 1 && sig <= nsig }
 
-// sendSignal sends sig to one thread (tkill, a fault, SIGPIPE).
-func (k *Kernel) sendSignal(t *Task, sig int, from int) {
-	if !t.alive() {
+// sendSignal sends sig to one thread (tkill, a fault, SIGPIPE); sender
+// is the task that sent it, nil for the kernel.
+func (k *Kernel) sendSignal(t *Task, sig int, sender *Task) {
+	if !t.alive() || k.initIgnores(t.tg, sig, sender) {
 		return
 	}
 	t.pending |= sigBit(sig)
@@ -64,17 +59,27 @@ func (k *Kernel) sendSignal(t *Task, sig int, from int) {
 }
 
 // sendGroupSignal sends sig to a process (kill): any thread may take it.
-func (k *Kernel) sendGroupSignal(tg *threadGroup, sig int, from int) {
-	if tg.leader == nil || len(tg.threads) == 0 {
-		return
-	}
-	if tg.unkillable() && from == sigFromUser {
-		// init only gets signals it installed a handler for, and
-		// never SIGKILL/SIGSTOP from its own namespace.
+func (k *Kernel) sendGroupSignal(tg *threadGroup, sig int, sender *Task) {
+	if tg.leader == nil || len(tg.threads) == 0 || k.initIgnores(tg, sig, sender) {
 		return
 	}
 	tg.pending |= sigBit(sig)
 	k.deliver(tg.threads[0], sig)
+}
+
+// initIgnores is SIGNAL_UNKILLABLE (spec §3.1.4): a pid-namespace init
+// drops signals sent from inside its namespace, and from an ancestor
+// namespace takes only SIGKILL and SIGSTOP. (Handlers are not run, so a
+// signal it installed one for is dropped too.)
+func (k *Kernel) initIgnores(tg *threadGroup, sig int, sender *Task) bool {
+	if sender == nil || !tg.unkillable() {
+		return false
+	}
+	inside := sender.nrIn(tg.leader.activePIDNS()) != 0
+	if inside {
+		return true
+	}
+	return sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP)
 }
 
 // deliver acts on a pending signal unless it is blocked: SIGKILL and
@@ -180,7 +185,7 @@ func (k *Kernel) notifyParentStop(tg *threadGroup, cont bool) {
 	}
 	act := parent.sighand.actions[unix.SIGCHLD-1]
 	if act.flags&saNoCldStop == 0 {
-		k.sendGroupSignal(parent.tg, int(unix.SIGCHLD), sigFromKernel)
+		k.sendGroupSignal(parent.tg, int(unix.SIGCHLD), nil)
 	}
 	k.wakeWaiters(parent.tg)
 }
@@ -213,9 +218,13 @@ func sysKill(t *Task, a *args) int64 {
 			}
 		}
 	default:
-		pgid := int(-pid)
-		if pid == 0 {
-			pgid = t.tg.pgid
+		pgid := t.tg.pgid
+		if pid != 0 {
+			g := k.findProcess(t, int(-pid))
+			if g == nil {
+				return errno(unix.ESRCH)
+			}
+			pgid = g.tid
 		}
 		for _, p := range k.sortedTasks() {
 			if p.isLeader() && p.alive() && p.tg.pgid == pgid && k.visible(t, p) {
@@ -234,7 +243,7 @@ func sysKill(t *Task, a *args) int64 {
 		}
 		sent = true
 		if sig != 0 {
-			k.sendGroupSignal(tg, sig, sigFromUser)
+			k.sendGroupSignal(tg, sig, t)
 		}
 	}
 	if !sent {
@@ -273,10 +282,7 @@ func (t *Task) tkill(tid, tgid, sig int) int64 {
 		return errno(unix.EPERM)
 	}
 	if sig != 0 {
-		if p.tg.unkillable() {
-			return 0
-		}
-		t.k.sendSignal(p, sig, sigFromUser)
+		t.k.sendSignal(p, sig, t)
 	}
 	return 0
 }

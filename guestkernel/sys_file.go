@@ -1,8 +1,6 @@
 package guestkernel
 
 import (
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -44,7 +42,9 @@ func sysRead(t *Task, a *args) int64 {
 	switch f.kind {
 	case filePipe:
 		return t.pipeRead(f, a[1], count)
-	case filePidfd:
+	case fileProc:
+		return t.procRead(f, a[1], count)
+	case filePidfd, fileNS:
 		return errno(unix.EINVAL)
 	}
 	b := t.k.buf(count)
@@ -69,13 +69,15 @@ func sysWrite(t *Task, a *args) int64 {
 		return errno(unix.EFAULT)
 	}
 	count := min(a[2], maxRWCount)
-	if f.flags&unix.O_ACCMODE == unix.O_RDONLY && f.kind != fileHost {
+	if f.flags&unix.O_ACCMODE == unix.O_RDONLY && f.kind == filePipe {
 		return errno(unix.EBADF)
 	}
 	switch f.kind {
 	case filePipe:
 		return t.pipeWrite(f, a[1], count)
-	case filePidfd:
+	case fileProc:
+		return t.procWrite(f, a[1], count)
+	case filePidfd, fileNS:
 		return errno(unix.EINVAL)
 	}
 	return t.k.writeUser(t, f, a[1], count)
@@ -260,8 +262,16 @@ func sysFstat(t *Task, a *args) int64 {
 		st.Ino = f.pipe.ino
 		st.Blksize = pageSize
 		st.Uid, st.Gid = t.cred.euid, t.cred.egid
-	case filePidfd:
+	case filePidfd, fileNS:
 		st.Mode = 0o600
+		st.Nlink = 1
+		st.Blksize = pageSize
+		if f.kind == fileNS {
+			st.Mode = unix.S_IFREG | 0o444
+			st.Ino = uint64(f.nsf.ns.Base().Inum)
+		}
+	case fileProc:
+		st.Mode = unix.S_IFREG | 0o444
 		st.Nlink = 1
 		st.Blksize = pageSize
 	}
@@ -437,28 +447,6 @@ func sysLseek(t *Task, a *args) int64 {
 		return off
 	}
 	return errno(unix.ESPIPE)
-}
-
-// procLink resolves the /proc symlinks nsvm models: /proc/self/exe and
-// /proc/<pid>/exe.
-func (t *Task) procLink(path string) (string, unix.Errno) {
-	rest, ok := strings.CutPrefix(path, "/proc/")
-	if !ok {
-		return "", unix.ENOENT
-	}
-	who, leaf, _ := strings.Cut(rest, "/")
-	target := t
-	if who != "self" && who != "thread-self" {
-		pid, err := strconv.Atoi(who)
-		if err != nil || t.k.tasks[pid] == nil {
-			return "", unix.ENOENT
-		}
-		target = t.k.tasks[pid]
-	}
-	if leaf == "exe" {
-		return target.exe, 0
-	}
-	return "", unix.ENOENT
 }
 
 func (t *Task) readlink(pathAddr, buf, size uint64) int64 {

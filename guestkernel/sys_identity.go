@@ -7,23 +7,8 @@ import (
 )
 
 func sysGetpid(t *Task, a *args) int64  { return int64(t.pid()) }
-func sysGettid(t *Task, a *args) int64  { return int64(t.tid) }
+func sysGettid(t *Task, a *args) int64  { return int64(t.k.tidInNS(t, t)) }
 func sysGetppid(t *Task, a *args) int64 { return int64(t.ppid()) }
-func sysGetuid(t *Task, a *args) int64  { return int64(t.cred.uid) }
-func sysGeteuid(t *Task, a *args) int64 { return int64(t.cred.euid) }
-func sysGetgid(t *Task, a *args) int64  { return int64(t.cred.gid) }
-func sysGetegid(t *Task, a *args) int64 { return int64(t.cred.egid) }
-
-// sysUname: uname(2) reports the host's utsname: the guest kernel models
-// the Linux it runs on, so programs see the same release and machine as
-// natively. (UTS namespaces will change nodename and domainname.)
-func sysUname(t *Task, a *args) int64 {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return errno(err.(unix.Errno))
-	}
-	return errno(t.mm.copyOut(a[0], bytesOf(&u)))
-}
 
 const (
 	grndNonblock = 1

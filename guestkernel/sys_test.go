@@ -477,10 +477,8 @@ func TestSyscallTable(t *testing.T) {
 			t.Errorf("syscall %d (%s): trace format %q has more than 6 arguments", nr, sysName(uint64(nr)), e.fmt)
 		}
 		for _, c := range e.fmt {
-			// trace.go documents d u x p s W R; 'm' (mmap/mprotect
-			// prot) is used by the table but not handled by traceArg,
-			// which prints it as hex.
-			if !strings.ContainsRune("duxpsWRm", c) {
+			// The letters trace.go documents.
+			if !strings.ContainsRune("duxopsWRm", c) {
 				t.Errorf("syscall %d (%s): unknown trace letter %q", nr, sysName(uint64(nr)), c)
 			}
 		}
@@ -497,8 +495,14 @@ func TestSyscallTable(t *testing.T) {
 
 func TestIdentitySyscalls(t *testing.T) {
 	e := newTestEnv(t)
-	e.t.tg.tgid, e.t.tid = 7, 8
-	e.t.parent = &Task{tg: &threadGroup{tgid: 3}}
+	// pid 7 as a process (its leader's number), tid 8, parent 3: all
+	// in the initial pid namespace.
+	ip := e.k.nsw.InitPID
+	e.t.pids = []pidLink{{ip, 8}}
+	e.t.tg.leader = &Task{pids: []pidLink{{ip, 7}}}
+	parent := &Task{pids: []pidLink{{ip, 3}}}
+	parent.tg = &threadGroup{leader: parent}
+	e.t.parent = parent
 	e.t.cred = &cred{uid: 1, euid: 2, gid: 3, egid: 4}
 	tests := []struct {
 		name string

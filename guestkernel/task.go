@@ -3,6 +3,8 @@ package guestkernel
 import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
+
+	"nsvm/ns"
 )
 
 // Task states. A task is on the run queue only when taskRunnable.
@@ -19,9 +21,12 @@ const (
 // first task gets the host ids of the nsvm process, so a program sees the
 // same uid/gid as it would natively.
 type cred struct {
-	uid, euid, suid, fsuid uint32
+	uid, euid, suid, fsuid uint32 // kernel uids (the initial namespace's)
 	gid, egid, sgid, fsgid uint32
-	refs                   int
+	userNS                 *ns.UserNS
+	// Capability sets: effective, permitted, inheritable, bounding.
+	capEff, capPrm, capInh, capBnd uint64
+	refs                           int
 }
 
 // sigaction is struct k_sigaction as the x86-64 rt_sigaction ABI passes it.
@@ -63,6 +68,8 @@ type threadGroup struct {
 	stopSig               int
 	continued             bool
 	refs                  int
+	// dumpable is PR_SET_DUMPABLE's flag (set: dumpableSet).
+	dumpable, dumpableSet bool
 }
 
 // uctx is a task's user-mode context while it is off the vCPU: the
@@ -91,6 +98,9 @@ type Task struct {
 	exitSignal int
 
 	mm      *MM
+	nsproxy *ns.Nsproxy
+	// pids are the task's numbers, one per pid-namespace level.
+	pids    []pidLink
 	files   *fdTable
 	fs      *fsStruct
 	sighand *sighand
@@ -127,19 +137,28 @@ type Task struct {
 	rwDone uint64
 	// record is the task's line in the run's history (--ps).
 	record *taskRecord
+	// pdeathSig and keepCaps are prctl's.
+	pdeathSig int
+	keepCaps  bool
 	// pidfdNum is the fd of the CLONE_PIDFD pidfd during copy_process.
 	pidfdNum int
 }
 
-// pid is the process id (tgid).
-func (t *Task) pid() int { return t.tg.tgid }
+// pid is the process id (tgid) in the task's own pid namespace.
+func (t *Task) pid() int {
+	if l := t.tg.leader; l != nil && len(l.pids) > 0 {
+		return l.nrIn(t.activePIDNS())
+	}
+	return t.tg.tgid
+}
 
-// ppid is the parent process's id, 0 when the parent is the kernel.
+// ppid is the parent process's id as the task sees it: 0 when the parent
+// is outside its pid namespace (or is the kernel).
 func (t *Task) ppid() int {
-	if t.parent == nil {
+	if t.parent == nil || len(t.parent.pids) == 0 {
 		return 0
 	}
-	return t.parent.pid()
+	return t.parent.tg.leader.nrIn(t.activePIDNS())
 }
 
 func (t *Task) isLeader() bool { return t.tg.leader == t }

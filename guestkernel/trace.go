@@ -13,6 +13,8 @@ import (
 //
 //	d  signed decimal        u  unsigned decimal     x  hex
 //	p  pointer (NULL or hex) s  C string (a path)
+//	o  octal (file modes)
+//	m  mmap/mprotect protection bits
 //	W  buffer the guest passes in, length in the next argument
 //	R  buffer the kernel fills, length = the result
 //
@@ -92,6 +94,10 @@ func (k *Kernel) traceArg(t *Task, c byte, a *args, i int) string {
 		return strconv.FormatUint(v, 10)
 	case 'x':
 		return fmt.Sprintf("%#x", v)
+	case 'o':
+		return fmt.Sprintf("%#o", v)
+	case 'm':
+		return protString(v)
 	case 'p':
 		if v == 0 {
 			return "NULL"
@@ -174,4 +180,25 @@ func (k *Kernel) traceResumed(t *Task, nr uint64, ret int64) {
 		return
 	}
 	fmt.Fprintf(k.cfg.Trace, "%s<... %s resumed> = %d\n", k.tracePrefix(t), sysName(nr), ret)
+}
+
+// protString renders PROT_* bits as strace does.
+func protString(v uint64) string {
+	if v == 0 {
+		return "PROT_NONE"
+	}
+	var p []string
+	for _, b := range []struct {
+		bit  uint64
+		name string
+	}{{unix.PROT_READ, "PROT_READ"}, {unix.PROT_WRITE, "PROT_WRITE"}, {unix.PROT_EXEC, "PROT_EXEC"}} {
+		if v&b.bit != 0 {
+			p = append(p, b.name)
+			v &^= b.bit
+		}
+	}
+	if v != 0 {
+		p = append(p, fmt.Sprintf("%#x", v))
+	}
+	return strings.Join(p, "|")
 }

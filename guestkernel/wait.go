@@ -182,7 +182,10 @@ func sysWait4(t *Task, a *args) int64 {
 	case upid == -1:
 		o.idtype = pAll
 	case upid < 0:
-		o.idtype, o.id = pPGID, int(-upid)
+		o.idtype, o.id = pPGID, -1
+		if g := t.k.findProcess(t, int(-upid)); g != nil {
+			o.id = g.tid
+		}
 	case upid == 0:
 		o.idtype, o.id = pPGID, t.tg.pgid
 	default:
@@ -232,9 +235,12 @@ func sysWaitid(t *Task, a *args) int64 {
 		if id < 0 {
 			return errno(unix.EINVAL)
 		}
-		o.idtype, o.id = pPGID, int(id)
-		if id == 0 {
-			o.id = t.tg.pgid
+		o.idtype, o.id = pPGID, t.tg.pgid
+		if id != 0 {
+			o.id = -1
+			if g := t.k.findProcess(t, int(id)); g != nil {
+				o.id = g.tid
+			}
 		}
 	case pPIDFD:
 		f, e := t.files.get(uint64(id))

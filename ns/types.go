@@ -38,10 +38,10 @@ type PIDNS struct {
 	LastPID int
 	// Used holds the numbers in use at this level.
 	Used map[int]bool
+	// Allocated counts the pids in use at this level (pid_allocated).
+	Allocated int
 	// Reaper is the namespace's init task (the guest kernel's type).
 	Reaper any
-	// everAllocated records that the first pid was handed out.
-	everAllocated bool
 }
 
 // UserNS is a user namespace.

@@ -330,6 +330,21 @@ var diffCases = []diffCase{
 	{name: "threads", src: "threads", wantStatus: 5, wantOut: "counter: 4000 (want 4000)\n"},
 	{name: "preempt", src: "preempt", wantStatus: 0, wantOut: "busy child killed by signal 9\n"},
 	{name: "fork_loop", src: "fork_loop", wantStatus: 0, wantOut: "tree: 64 processes counted, 0 errors\n"},
+	// Namespaces (nsproxy, unshare, setns, clone with CLONE_NEW*, UTS and
+	// PID namespaces, /proc/<pid>/ns, user namespaces). Each program
+	// counts its unexpected results natively and prints the total last.
+	{name: "ns_errno", src: "ns_errno", wantStatus: 0,
+		wantOut: "unprivileged child: exit status 0\nunexpected results: 0\n"},
+	{name: "ns_uts", src: "ns_uts", wantStatus: 0,
+		wantOut: "parent hostname unchanged: yes\nparent domainname unchanged: yes\nunexpected results: 0\n"},
+	{name: "ns_pid", src: "ns_pid", wantStatus: 0,
+		wantOut: "clone(SIGCHLD) into the dead namespace: errno=ENOMEM\nchild: exit status 0\nunexpected results: 0\n"},
+	{name: "ns_pid_nest", src: "ns_pid_nest", wantStatus: 0, wantOut: "32 levels ok, 33rd: ENOSPC\n"},
+	{name: "ns_proc", src: "ns_proc", wantStatus: 0,
+		wantOut: "parent at the end: time_for_children: same\nunexpected results: 0\n"},
+	{name: "ns_user", src: "ns_user", wantStatus: 0, wantOut: "unexpected results: 0\n"},
+	{name: "ns_status", src: "ns_status", wantStatus: 0,
+		wantOut: "grandchild NSpid first == fork() value in the child: yes\nchild: exit status 0\nunexpected results: 0\n"},
 }
 
 // checkNative runs bin natively twice, checks that the output is

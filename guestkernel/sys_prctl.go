@@ -1,0 +1,61 @@
+package guestkernel
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// prctl(2): the options nsvm models. The "dumpable" flag is kept and
+// reported, the task name is comm, the parent-death signal and keepcaps
+// are recorded.
+
+// sysPrctl: prctl(option, arg2, ...).
+func sysPrctl(t *Task, a *args) int64 {
+	switch a[0] {
+	case unix.PR_SET_DUMPABLE:
+		if a[1] > 1 {
+			return errno(unix.EINVAL)
+		}
+		t.tg.dumpable = a[1] == 1
+		t.tg.dumpableSet = true
+		return 0
+	case unix.PR_GET_DUMPABLE:
+		if t.tg.dumpableSet && !t.tg.dumpable {
+			return 0
+		}
+		return 1
+	case unix.PR_SET_NAME:
+		name, e := t.mm.readString(a[1], 4096)
+		if e != 0 && e != unix.ENAMETOOLONG {
+			return errno(e)
+		}
+		if len(name) > 15 {
+			name = name[:15]
+		}
+		t.comm = name
+		return 0
+	case unix.PR_GET_NAME:
+		var b [16]byte
+		copy(b[:], t.comm)
+		return errno(t.mm.copyOut(a[1], b[:]))
+	case unix.PR_SET_PDEATHSIG:
+		if a[1] > nsig {
+			return errno(unix.EINVAL)
+		}
+		t.pdeathSig = int(a[1])
+		return 0
+	case unix.PR_GET_PDEATHSIG:
+		return errno(t.mm.writeU32(a[1], uint32(t.pdeathSig)))
+	case unix.PR_SET_KEEPCAPS:
+		if a[1] > 1 {
+			return errno(unix.EINVAL)
+		}
+		t.keepCaps = a[1] == 1
+		return 0
+	case unix.PR_GET_KEEPCAPS:
+		if t.keepCaps {
+			return 1
+		}
+		return 0
+	}
+	return errno(unix.EINVAL)
+}
