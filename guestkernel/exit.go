@@ -82,6 +82,7 @@ func (k *Kernel) doExit(t *Task, status int) {
 	k.nrThreads--
 	t.fpu = nil
 	k.exitNotify(t)
+	k.auditPoint()
 }
 
 // exitMM is exit_mm with mm_release: clear and wake the CLONE_CHILD_CLEARTID

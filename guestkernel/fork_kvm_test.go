@@ -102,6 +102,15 @@ func TestForkXSAVEImage(t *testing.T) {
 // tree, and after threads, signals and pipes, every object count of the
 // model is back to zero.
 func TestForkNoLeaks(t *testing.T) {
+	// Namespaces too: every count matches its holders after every exit,
+	// unshare and setns, and all are freed at the end.
+	var midRun []error
+	auditEveryExit = func(err error) {
+		if err != nil && len(midRun) < 3 {
+			midRun = append(midRun, err)
+		}
+	}
+	defer func() { auditEveryExit = nil }()
 	for _, tc := range []struct {
 		src  string
 		want int
@@ -111,6 +120,13 @@ func TestForkNoLeaks(t *testing.T) {
 		{"threads.c", 5},
 		{"kill_children.c", 0},
 		{"vfork_mem.c", 0},
+		{"ns_uts.c", 0},
+		{"ns_pid.c", 0},
+		{"ns_pid_nest.c", 0},
+		{"ns_proc.c", 0},
+		{"ns_user.c", 0},
+		{"ns_errno.c", 0},
+		{"ns_status.c", 0},
 	} {
 		st, k := runGuestProgram(t, tc.src)
 		if st.ShellCode() != tc.want {
@@ -119,6 +135,13 @@ func TestForkNoLeaks(t *testing.T) {
 		if o := k.Objects(); o != (Objects{}) {
 			t.Errorf("%s: objects left after the last exit: %+v", tc.src, o)
 		}
+		if err := k.AuditNamespaces(); err != nil {
+			t.Errorf("%s: %v", tc.src, err)
+		}
+		for _, err := range midRun {
+			t.Errorf("%s, during the run: %v", tc.src, err)
+		}
+		midRun = nil
 		if tc.src == "fork_loop.c" && k.Stats.Forks < 1063 {
 			t.Errorf("fork_loop: %d forks, want >= 1063", k.Stats.Forks)
 		}

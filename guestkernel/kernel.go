@@ -414,6 +414,7 @@ func (k *Kernel) Pages() (live, free int) { return k.pages.Live(), k.pages.Free(
 // fault-injection sweeps).
 type Objects struct {
 	Tasks, Pids, Creds, Files, FDTables int
+	Namespaces, Nsproxies               int // beyond the initial ones
 	Pages                               int // guest pages in use, page tables included
 	FutexWaiters, Runnable              int
 }
@@ -428,6 +429,8 @@ func (k *Kernel) Objects() Objects {
 		FDTables:     k.Stats.LiveFDTables,
 		Pages:        k.pages.Live(),
 		FutexWaiters: len(k.futexQ),
+		Namespaces:   len(k.nsw.Live) - 8,
+		Nsproxies:    k.nsw.Proxies - 1,
 		Runnable:     len(k.runq),
 	}
 	for pid := range k.pids {

@@ -172,6 +172,7 @@ func sysUnshare(t *Task, a *args) int64 {
 	if newCred != nil {
 		k.commitCred(t, newCred)
 	}
+	k.auditPoint()
 	return 0
 }
 
@@ -320,6 +321,7 @@ func sysSetns(t *Task, a *args) int64 {
 		k.takeUserNS(nc)
 		k.commitCred(t, nc)
 	}
+	k.auditPoint()
 	return 0
 }
 
