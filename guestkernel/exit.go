@@ -48,6 +48,14 @@ func (k *Kernel) doExit(t *Task, status int) {
 	if !t.alive() {
 		return
 	}
+	if t.tg == k.mainTG && !k.mainExiting {
+		// The program nsvm runs is leaving: the moment `nsvm ns`
+		// takes its picture, with everything still in place.
+		k.mainExiting = true
+		if k.cfg.OnMainExit != nil {
+			k.cfg.OnMainExit(k)
+		}
+	}
 	if t.tg.exiting {
 		status = t.tg.exitStatus
 	}

@@ -62,6 +62,10 @@ type Config struct {
 	// the kernel model (tid, site name); true makes that allocation fail.
 	ShouldFail func(tid int, site string) bool
 
+	// OnMainExit, if set, is called once when the program's first thread
+	// starts to exit, before it lets go of anything.
+	OnMainExit func(k *Kernel)
+
 	Trace io.Writer // strace-style syscall trace, or nil
 	Log   io.Writer // warnings and crash reports (stderr)
 }
@@ -111,8 +115,9 @@ type Kernel struct {
 	// scratch is reused for syscall data copies (no allocation per exit).
 	scratch []byte
 
-	status Status
-	done   bool
+	status      Status
+	done        bool
+	mainExiting bool
 
 	// history records every task of the run (--ps); dumpReq asks for a
 	// task table at the next tick (SIGQUIT).

@@ -117,3 +117,15 @@ func (k *Kernel) auditPoint() {
 		auditEveryExit(k.AuditNamespaces())
 	}
 }
+
+// NamespacePicture snapshots the namespaces and the live tasks using them
+// (for `nsvm ns`).
+func (k *Kernel) NamespacePicture() *ns.Picture {
+	p := k.nsw.Snapshot()
+	for _, t := range append([]*Task{k.init}, k.sortedTasks()...) {
+		if t.alive() && t.nsproxy != nil {
+			p.AddTask(t.tid, t.comm, t.nsproxy, t.activePIDNS(), t.cred.userNS)
+		}
+	}
+	return p
+}

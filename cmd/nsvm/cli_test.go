@@ -1,6 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -56,5 +61,88 @@ func TestTraceForks(t *testing.T) {
 	}
 	if !regexp.MustCompile(`wait4\(` + child + `, .*= ` + child).MatchString(trace) {
 		t.Errorf("no wait4 reaping %s in the trace", child)
+	}
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+// TestNSPicture: `nsvm ns` on a scripted scenario prints the namespace
+// picture of the golden files, as text and as DOT, and its SVG is
+// well-formed XML with a box per task, nsproxy and namespace.
+func TestNSPicture(t *testing.T) {
+	requireKVM(t)
+	built := cbuild.Static(t, filepath.Join("testdata", "ns_scene.c"))
+	// The DOT names tasks by their command: give it a fixed name.
+	bin := filepath.Join(t.TempDir(), "ns_scene")
+	data, err := os.ReadFile(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "dot"} {
+		r := runNSVM(t, "ns", "--format", format, bin)
+		if r.status != 0 {
+			t.Fatalf("%s: status %d\n%s", format, r.status, clip(r.stderr))
+		}
+		// The program's own line comes first, then the picture.
+		out := string(r.stdout)
+		_, pic, ok := strings.Cut(out, "\n")
+		if !ok || !strings.HasPrefix(out, "scene ready") {
+			t.Fatalf("%s: unexpected output:\n%s", format, out)
+		}
+		golden := filepath.Join("testdata", "ns_scene.golden."+map[string]string{"text": "txt", "dot": "dot"}[format])
+		if *updateGolden {
+			os.WriteFile(golden, []byte(pic), 0o644)
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pic != string(want) {
+			t.Errorf("%s picture differs from %s:\n--- got\n%s--- want\n%s", format, golden, pic, want)
+		}
+	}
+	svg := filepath.Join(t.TempDir(), "scene.svg")
+	if r := runNSVM(t, "ns", "--format", "svg", "--out", svg, bin); r.status != 0 {
+		t.Fatalf("svg: status %d\n%s", r.status, clip(r.stderr))
+	}
+	data, err = os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	rects, texts := 0, []string{}
+	root := ""
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed: %v", err)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			if root == "" {
+				root = e.Name.Local
+			}
+			if e.Name.Local == "rect" {
+				rects++
+			}
+		case xml.CharData:
+			texts = append(texts, string(e))
+		}
+	}
+	all := strings.Join(texts, "\n")
+	// 6 tasks, 4 nsproxies, 14 namespaces, plus the background.
+	if root != "svg" || rects != 6+4+14+1 {
+		t.Errorf("SVG root %q with %d rects, want svg with 25", root, rects)
+	}
+	for _, want := range []string{"pid 1", "pid 6", "nsproxy #4", "uts:[4026531848]", "user:[4026531847]"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
 	}
 }

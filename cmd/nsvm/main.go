@@ -2,6 +2,7 @@
 // kernel is a Go model of Linux.
 //
 //	nsvm run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
+//	nsvm ns [--format text|dot|svg] [--out FILE] [run flags] PROG [ARGS...]
 //	nsvm info
 //
 // Exit status: the guest's own status; 128+N when the guest was killed by
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"nsvm/guestkernel"
 	"nsvm/guestkernel/loader"
@@ -46,6 +48,9 @@ func usage(w io.Writer) {
 commands:
   run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
         run a static x86-64 Linux program (default: the embedded hello image)
+  ns [--format text|dot|svg] [--out FILE] [run flags] PROG [ARGS...]
+        run PROG and print its namespace picture (tasks -> nsproxy ->
+        namespaces, as lsns does) taken when PROG starts to exit
   info  print what /dev/kvm offers (platform, capabilities, XSAVE size)
 `)
 }
@@ -60,6 +65,8 @@ func mainErr(argv []string, stdout, stderr io.Writer) int {
 		return cmdRun(argv[1:], stderr)
 	case "info":
 		return cmdInfo(stdout, stderr)
+	case "ns":
+		return cmdNS(argv[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
@@ -69,30 +76,51 @@ func mainErr(argv []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// runOpts are the flags of `nsvm run`, shared by `nsvm ns`.
+type runOpts struct {
+	mem       *string
+	timeout   *time.Duration
+	trace, ps *bool
+	cfg       guestkernel.Config
+}
+
+func addRunFlags(fs *flag.FlagSet) *runOpts {
+	return &runOpts{
+		mem:     fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)"),
+		timeout: fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit"),
+		trace:   fs.Bool("trace", false, "print each syscall as strace does, to stderr"),
+		ps:      fs.Bool("ps", false, "at exit, print every task the run created and how it ended (SIGQUIT prints the live tasks at any time)"),
+	}
+}
+
 func cmdRun(argv []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mem := fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)")
-	timeout := fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit")
-	trace := fs.Bool("trace", false, "print each syscall as strace does, to stderr")
-	ps := fs.Bool("ps", false, "at exit, print every task the run created and how it ended (SIGQUIT prints the live tasks at any time)")
+	o := addRunFlags(fs)
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
+	return o.run(fs.Args(), stderr, nil)
+}
+
+// run boots PROG (args[0], or the default image) with the flags in o;
+// hook may adjust the configuration first.
+func (o *runOpts) run(args []string, stderr io.Writer, hook func(*runOpts)) int {
+	mem, timeout, trace, ps := o.mem, o.timeout, o.trace, o.ps
 	memSize, err := parseSize(*mem)
 	if err != nil {
 		fmt.Fprintf(stderr, "nsvm: --mem: %v\n", err)
 		return 2
 	}
 
-	var cfg guestkernel.Config
-	if fs.NArg() == 0 {
+	cfg := &o.cfg
+	if len(args) == 0 {
 		cfg.Image = images.Default
 		cfg.Path = images.DefaultName
 		cfg.ExePath = "/images/" + images.DefaultName
 		cfg.Args = []string{images.DefaultName}
 	} else {
-		prog := fs.Arg(0)
+		prog := args[0]
 		data, err := os.ReadFile(prog)
 		if err != nil {
 			fmt.Fprintf(stderr, "nsvm: %s: %v\n", prog, unwrapPath(err))
@@ -104,7 +132,7 @@ func cmdRun(argv []string, stderr io.Writer) int {
 		cfg.Image = data
 		cfg.Path = prog
 		cfg.ExePath, _ = filepath.Abs(prog)
-		cfg.Args = fs.Args()
+		cfg.Args = args
 	}
 	// Refuse a bad executable before touching KVM.
 	if _, err := loader.Parse(cfg.Image); err != nil {
@@ -128,7 +156,10 @@ func cmdRun(argv []string, stderr io.Writer) int {
 			}
 		}()
 	}
-	st, kern, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout, Started: started})
+	if hook != nil {
+		hook(o)
+	}
+	st, kern, err := guestkernel.RunProgram(*cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout, Started: started})
 	if *ps && kern != nil {
 		kern.PrintHistory(stderr)
 	}
