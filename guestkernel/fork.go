@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	x86 "nsvm/arch/x86_64"
+	"nsvm/fault"
 	"nsvm/ns"
 )
 
@@ -75,11 +76,16 @@ const (
 
 // shouldFail reports whether the allocation at site must fail (fault
 // injection); without an injector it never does.
+//
+// As in Linux, the counter and flag consulted are those of the task in
+// the syscall (current), also for sites reached on behalf of a child
+// being created; t only names the context.
 func (k *Kernel) shouldFail(t *Task, site failSite) bool {
-	if k.cfg.ShouldFail == nil {
+	cur := k.current
+	if k.cfg.Fault == nil || cur == nil {
 		return false
 	}
-	return k.cfg.ShouldFail(t.tid, string(site))
+	return k.cfg.Fault.ShouldFail(cur.tid, &cur.fault, string(site))
 }
 
 // cloneArgs is struct kernel_clone_args.
@@ -115,7 +121,7 @@ func (k *Kernel) kernelClone(cur *Task, args *cloneArgs) int64 {
 	if args.flags&cloneChildSetTID != 0 {
 		// Linux stores it from the child at its first run
 		// (schedule_tail); the child's memory is the same either way.
-		p.mm.writeU32(args.childTID, uint32(k.tidInNS(p, p)))
+		p.mm.writeU32Child(args.childTID, uint32(k.tidInNS(p, p)))
 	}
 	if args.flags&cloneVfork != 0 {
 		p.vforkParent = cur
@@ -287,7 +293,9 @@ badForkCleanupFS:
 	p.fs.users--
 	p.fs = nil
 badForkCleanupFiles:
-	p.files.put()
+	if !faultbugSkipFilesUnwind {
+		p.files.put()
+	}
 	p.files = nil
 badForkCleanupSemundo:
 badForkCleanupCount:
@@ -312,6 +320,9 @@ func (k *Kernel) dupTaskStruct(cur *Task) (*Task, unix.Errno) {
 		state:    taskRunnable,
 		sigmask:  cur.sigmask,
 		pidfdNum: -1,
+		// dup_task_struct: fail-nth starts at 0, make-it-fail is
+		// inherited with the task_struct copy.
+		fault: fault.TaskState{MakeItFail: cur.fault.MakeItFail},
 		// Shared pointers are copied as in the memcpy of the
 		// task_struct; each copy_X below takes its reference or
 		// replaces them.
@@ -345,7 +356,7 @@ func (k *Kernel) archDupTaskStruct(p, cur *Task) unix.Errno {
 		return unix.ENOMEM
 	}
 	if k.fpuOwner == cur {
-		if k.cfg.ShouldFail != nil && k.cfg.ShouldFail(cur.tid, "kvm_get_xsave") {
+		if k.shouldFail(cur, "kvm_get_xsave") {
 			return unix.ENOMEM
 		}
 		if err := k.cpu.GetXSAVE(buf); err != nil {

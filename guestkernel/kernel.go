@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	x86 "nsvm/arch/x86_64"
+	"nsvm/fault"
 	"nsvm/guestkernel/loader"
 	"nsvm/ns"
 	"nsvm/vm"
@@ -58,9 +59,14 @@ type Config struct {
 	// (ENOSYS, and SIGSEGV for a stray port access).
 	Bench bool
 
-	// ShouldFail, when set, is asked at every fault-injection site of
-	// the kernel model (tid, site name); true makes that allocation fail.
-	ShouldFail func(tid int, site string) bool
+	// Fault, when set, is asked at every fault-injection site of the
+	// kernel model; true makes that allocation fail.
+	Fault *fault.Injector
+	// FailArm arms fail-nth on the task making a chosen syscall, for one
+	// call (nsvm inject); its results land in Sweep.
+	FailArm *FailArm
+	// InitialFailNth arms the program's first task from its start.
+	InitialFailNth uint32
 
 	// OnMainExit, if set, is called once when the program's first thread
 	// starts to exit, before it lets go of anything.
@@ -176,6 +182,14 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 	if k.cfg.Log == nil {
 		k.cfg.Log = os.Stderr
 	}
+	if k.cfg.Fault == nil {
+		// The guest's /proc/<pid>/fail-nth works in every run, as on a
+		// kernel built with CONFIG_FAULT_INJECTION; probabilistic
+		// injection stays off (probability 0).
+		// Linux logs injections to the kernel log, not the program's
+		// stderr: no log unless asked for (nsvm run --fail-verbose).
+		k.cfg.Fault = fault.NewInjector(0)
+	}
 	x86.SetupKernelArea(m.Mem)
 	k.feat, err = x86.Boot(c, m.KVM().SupportedCPUID(), x86.XFeaturesUser)
 	if err != nil {
@@ -246,6 +260,7 @@ func (k *Kernel) newFirstTask() *Task {
 	k.lastPID = 2
 	k.tasks[2] = t
 	k.mainTG = tg
+	t.fault.FailNth = k.cfg.InitialFailNth
 	k.recordTask(t)
 	k.nrThreads = 1
 	k.Stats.LiveTasks = 1

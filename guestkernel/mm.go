@@ -369,6 +369,13 @@ func (mm *MM) dup(p *Task) (*MM, error) {
 	})
 	eager := writable <= eagerCopyMax
 	k.Stats.ForkEager = eager
+	// The page copies are one fault-injection site per fork (not one
+	// per page): any failing page unwinds the same way, and a sweep
+	// stays as long as Linux's, whose fork copies no pages.
+	if eager && writable > 0 && k.shouldFail(p, sitePage) {
+		child.release()
+		return nil, errNoPages
+	}
 
 	var ferr error
 	mm.pt.Range(0, taskSize, func(va, pte uint64) {
@@ -381,10 +388,6 @@ func (mm *MM) dup(p *Task) (*MM, error) {
 		private := pte&(x86.PTEWrite|x86.PTECOW) != 0 && !shared
 		switch {
 		case private && (eager || k.pages.refcount(frame) >= maxPageRefs):
-			if k.shouldFail(p, sitePage) {
-				ferr = errNoPages
-				return
-			}
 			np, err := k.pages.allocDirty()
 			if err != nil {
 				ferr = err

@@ -27,17 +27,19 @@ func nsErrno(err error) unix.Errno {
 
 // nsFail adapts fault injection to package ns's hook.
 func (k *Kernel) nsFail(t *Task) ns.FailHook {
-	if k.cfg.ShouldFail == nil {
+	if k.cfg.Fault == nil {
 		return nil
 	}
-	return func(site string) bool { return k.cfg.ShouldFail(t.tid, site) }
+	return func(site string) bool { return k.shouldFail(t, failSite(site)) }
 }
 
 // copyNamespaces is copy_namespaces (S19): share the parent's nsproxy,
 // or build one; the permission is CAP_SYS_ADMIN in the child's user
 // namespace, which is already the new one after CLONE_NEWUSER.
 func (k *Kernel) copyNamespaces(p *Task, flags uint64) unix.Errno {
-	if k.shouldFail(p, siteNamespaces) && flags&ns.AllNS != 0 {
+	// Only a request for new namespaces allocates (a site); sharing
+	// the parent's nsproxy does not.
+	if flags&ns.AllNS != 0 && k.shouldFail(p, siteNamespaces) {
 		return unix.ENOMEM
 	}
 	// The child has no pid yet: its active namespace is the parent's.

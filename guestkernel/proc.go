@@ -2,6 +2,8 @@ package guestkernel
 
 // A tiny procfs: the only file system nsvm has. It serves
 //   /proc/<pid>/exe                      (readlink)
+//   /proc/<pid>/fail-nth, /proc/<pid>/task/<tid>/fail-nth,
+//   /proc/thread-self/fail-nth, /proc/<pid>/make-it-fail (fault injection)
 //   /proc/<pid>/ns/<type>                (readlink "uts:[4026531838]"; open → an nsfs fd for setns)
 //   /proc/<pid>/status                   (Name, State, Tgid, Pid, PPid, Uid, Gid, NStgid, NSpid, NSpgid, NSsid)
 //   /proc/<pid>/uid_map, gid_map, setgroups (read; write once, with Linux's rules)
@@ -20,7 +22,8 @@ import (
 
 // procFile is an open generated file.
 type procFile struct {
-	data  []byte // snapshot taken at open
+	data  []byte        // snapshot taken at open
+	gen   func() []byte // or generated at each read from offset 0
 	off   int
 	write func(t *Task, b []byte) (int, unix.Errno)
 }
@@ -119,8 +122,59 @@ func (t *Task) procOpen(path string, flags int) (*file, unix.Errno) {
 		ns.Get(n)
 		return &file{kind: fileNS, nsf: &nsFile{ns: n, kind: kind}, refs: 1, flags: flags}, 0
 	}
+	if rest, ok := strings.CutPrefix(leaf, "task/"); ok {
+		// /proc/<pid>/task/<tid>/fail-nth: one thread of p's group.
+		tidStr, sub, _ := strings.Cut(rest, "/")
+		tid, err := strconv.Atoi(tidStr)
+		th := t.k.tasks[tid]
+		if err != nil || th == nil || th.tg != p.tg || sub != "fail-nth" {
+			return nil, unix.ENOENT
+		}
+		p, leaf = th, "fail-nth"
+	}
 	var pf *procFile
 	switch leaf {
+	case "fail-nth":
+		target := p
+		pf = &procFile{gen: func() []byte { return []byte(fmt.Sprintf("%d\n", target.fault.FailNth)) }}
+		pf.write = func(w *Task, b []byte) (int, unix.Errno) {
+			s := strings.TrimSuffix(string(b), "\n")
+			n, err := strconv.ParseUint(s, 0, 32)
+			if err != nil {
+				if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+					return 0, unix.ERANGE
+				}
+				return 0, unix.EINVAL
+			}
+			if !target.alive() {
+				return 0, unix.ESRCH
+			}
+			target.fault.FailNth = uint32(n)
+			return len(b), 0
+		}
+	case "make-it-fail":
+		target := p
+		pf = &procFile{gen: func() []byte {
+			v := 0
+			if target.fault.MakeItFail {
+				v = 1
+			}
+			return []byte(fmt.Sprintf("%d\n", v))
+		}}
+		pf.write = func(w *Task, b []byte) (int, unix.Errno) {
+			if !w.k.capable(w, capSysResource) {
+				return 0, unix.EPERM
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 0, 32)
+			if err != nil || n != 0 && n != 1 {
+				return 0, unix.EINVAL
+			}
+			if !target.alive() {
+				return 0, unix.ESRCH
+			}
+			target.fault.MakeItFail = n == 1
+			return len(b), 0
+		}
 	case "status":
 		pf = &procFile{data: []byte(t.k.procStatus(t, p))}
 	case "uid_map", "gid_map":
@@ -320,6 +374,9 @@ func (t *Task) open(pathAddr, flags uint64) int64 {
 // procRead reads from a generated file.
 func (t *Task) procRead(f *file, va, count uint64) int64 {
 	pf := f.proc
+	if pf.gen != nil && pf.off == 0 {
+		pf.data = pf.gen()
+	}
 	if pf.off >= len(pf.data) {
 		return 0
 	}

@@ -53,11 +53,23 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 	if k.cfg.Trace != nil {
 		k.traceEnter(t, nr, e, &a)
 	}
+	var armed bool
+	var before auditState
+	if k.cfg.FailArm != nil {
+		armed, before = k.armEntry(t, nr, r, s)
+	}
 	var ret int64
 	if e == nil {
 		ret = k.unknownSyscall(nr)
 	} else {
 		ret = e.fn(t, &a)
+	}
+	if armed {
+		res := ret
+		if ret == errBlocked {
+			res = t.wait.result
+		}
+		k.armExit(t, res, r, s, before)
 	}
 	switch ret {
 	case errRestart:

@@ -4,6 +4,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
+	"nsvm/fault"
 	"nsvm/ns"
 )
 
@@ -137,6 +138,8 @@ type Task struct {
 	rwDone uint64
 	// record is the task's line in the run's history (--ps).
 	record *taskRecord
+	// fault is the task's fail-nth counter and make-it-fail flag.
+	fault fault.TaskState
 	// pdeathSig and keepCaps are prctl's.
 	pdeathSig int
 	keepCaps  bool

@@ -130,10 +130,12 @@ func (k *Kernel) quoteUser(t *Task, va, n uint64) string {
 		return fmt.Sprintf("%#x", va)
 	}
 	m := min(n, traceStrMax)
-	b := make([]byte, m)
-	if t.mm.copyIn(b, va) != 0 {
+	// peek: tracing must not fault pages in nor count as a user copy.
+	code := t.mm.peek(va, int(m))
+	if code.base != va || len(code.bytes) < int(m) {
 		return fmt.Sprintf("%#x", va)
 	}
+	b := code.bytes
 	var s strings.Builder
 	s.WriteByte('"')
 	for _, c := range b {

@@ -36,9 +36,15 @@ func (mm *MM) userPage(va uint64, write bool) ([]byte, unix.Errno) {
 	return mm.k.mem[pa : pte&x86.PTEAddr+pageSize], 0
 }
 
+// usercopyFails is fail_usercopy's site: every user copy evaluates it
+// once (size 1), and an injected failure copies nothing (EFAULT).
+func (mm *MM) usercopyFails() bool {
+	return mm.k.cfg.Fault != nil && mm.k.shouldFail(nil, "usercopy")
+}
+
 // copyIn reads len(dst) bytes at va (copy_from_user).
 func (mm *MM) copyIn(dst []byte, va uint64) unix.Errno {
-	if va+uint64(len(dst)) < va {
+	if va+uint64(len(dst)) < va || mm.usercopyFails() {
 		return unix.EFAULT
 	}
 	for len(dst) > 0 {
@@ -70,7 +76,7 @@ func (mm *MM) copyInPartial(dst []byte, va uint64) (int, unix.Errno) {
 
 // copyOut writes src at va (copy_to_user).
 func (mm *MM) copyOut(va uint64, src []byte) unix.Errno {
-	if va+uint64(len(src)) < va {
+	if va+uint64(len(src)) < va || mm.usercopyFails() {
 		return unix.EFAULT
 	}
 	for len(src) > 0 {
@@ -120,6 +126,21 @@ func (mm *MM) writeU64(va, v uint64) unix.Errno {
 	var b [8]byte
 	le.PutUint64(b[:], v)
 	return mm.copyOut(va, b[:])
+}
+
+// writeU32Child stores into a new child's memory the way its first run
+// would (schedule_tail's CLONE_CHILD_SETTID store): not a user copy of
+// the forking task, so no fault-injection site.
+func (mm *MM) writeU32Child(va uint64, v uint32) {
+	var b [4]byte
+	le.PutUint32(b[:], v)
+	for i := 0; i < 4; {
+		dst, e := mm.userPage(va+uint64(i), true)
+		if e != 0 {
+			return
+		}
+		i += copy(dst, b[i:])
+	}
 }
 
 func (mm *MM) writeU32(va uint64, v uint32) unix.Errno {

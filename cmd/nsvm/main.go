@@ -3,6 +3,7 @@
 //
 //	nsvm run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
 //	nsvm ns [--format text|dot|svg] [--out FILE] [run flags] PROG [ARGS...]
+//	nsvm inject [--syscall NAME[:K]] [--site SITE] [--prob P --seed S --runs N] [--format table|json] PROG [ARGS...]
 //	nsvm info
 //
 // Exit status: the guest's own status; 128+N when the guest was killed by
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"nsvm/fault"
 	"nsvm/guestkernel"
 	"nsvm/guestkernel/loader"
 	"nsvm/images"
@@ -51,6 +53,10 @@ commands:
   ns [--format text|dot|svg] [--out FILE] [run flags] PROG [ARGS...]
         run PROG and print its namespace picture (tasks -> nsproxy ->
         namespaces, as lsns does) taken when PROG starts to exit
+  inject [--syscall NAME[:K]] [--site SITE] [--format table|json] PROG [ARGS...]
+        fault-injection sweep: fail the 1st, 2nd, ... allocation inside the
+        K-th NAME call until it no longer fails; audit the unwind each time
+  inject --prob P [--seed S] [--runs N] ... PROG   a random campaign
   info  print what /dev/kvm offers (platform, capabilities, XSAVE size)
 `)
 }
@@ -67,6 +73,8 @@ func mainErr(argv []string, stdout, stderr io.Writer) int {
 		return cmdInfo(stdout, stderr)
 	case "ns":
 		return cmdNS(argv[1:], stdout, stderr)
+	case "inject":
+		return cmdInject(argv[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
@@ -81,15 +89,28 @@ type runOpts struct {
 	mem       *string
 	timeout   *time.Duration
 	trace, ps *bool
-	cfg       guestkernel.Config
+	// fault injection
+	failNth     *uint
+	failSite    *string
+	failProb    *uint64
+	failSeed    *uint64
+	failSyscall *string
+	failVerbose *bool
+	cfg         guestkernel.Config
 }
 
 func addRunFlags(fs *flag.FlagSet) *runOpts {
 	return &runOpts{
-		mem:     fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)"),
-		timeout: fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit"),
-		trace:   fs.Bool("trace", false, "print each syscall as strace does, to stderr"),
-		ps:      fs.Bool("ps", false, "at exit, print every task the run created and how it ended (SIGQUIT prints the live tasks at any time)"),
+		mem:         fs.String("mem", "256M", "guest memory size (e.g. 256M, 1G)"),
+		timeout:     fs.Duration("timeout", 0, "stop the guest after this long (e.g. 10s); 0 = no limit"),
+		trace:       fs.Bool("trace", false, "print each syscall as strace does, to stderr"),
+		ps:          fs.Bool("ps", false, "at exit, print every task the run created and how it ended (SIGQUIT prints the live tasks at any time)"),
+		failNth:     fs.Uint("fail-nth", 0, "fail the N-th fault-injection site evaluated (in the program's first task, or in --fail-syscall's call)"),
+		failSite:    fs.String("fail-site", "", "inject only at this site (e.g. copy_mm, alloc_pid); others do not count"),
+		failProb:    fs.Uint64("fail-prob", 0, "fail every site with this probability (percent)"),
+		failSeed:    fs.Uint64("fail-seed", 1, "random seed for --fail-prob (a run is reproducible from its seed)"),
+		failSyscall: fs.String("fail-syscall", "", "arm --fail-nth for one call only: NAME or NAME:K (K-th occurrence)"),
+		failVerbose: fs.Bool("fail-verbose", false, "print a FAULT_INJECTION line for every injected failure, to stderr"),
 	}
 }
 
@@ -155,6 +176,10 @@ func (o *runOpts) run(args []string, stderr io.Writer, hook func(*runOpts)) int 
 				k.RequestDump()
 			}
 		}()
+	}
+	if err := o.setupFault(stderr); err != nil {
+		fmt.Fprintf(stderr, "nsvm: %v\n", err)
+		return 2
 	}
 	if hook != nil {
 		hook(o)
@@ -233,4 +258,38 @@ func cmdInfo(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "XSAVE2 size:     %d\n", c.XSAVE2Size)
 	fmt.Fprintf(stdout, "vCPUs:           %d recommended, %d max\n", c.NrVCPUs, c.MaxVCPUs)
 	return 0
+}
+
+// setupFault turns the --fail-* flags into the kernel's injector.
+func (o *runOpts) setupFault(stderr io.Writer) error {
+	if *o.failNth == 0 && *o.failProb == 0 && *o.failSite == "" {
+		return nil
+	}
+	in := fault.NewInjector(*o.failSeed)
+	in.Site = *o.failSite
+	if *o.failVerbose {
+		in.Log = stderr
+	}
+	for _, c := range []fault.Capability{fault.Failslab, fault.PageAlloc, fault.Usercopy, fault.VMM} {
+		in.Attrs[c].Probability, in.Attrs[c].Verbose = *o.failProb, 1
+		if *o.failProb > 0 {
+			in.Attrs[c].Times = -1
+		}
+	}
+	o.cfg.Fault = in
+	switch {
+	case *o.failSyscall != "":
+		name, occ := *o.failSyscall, 1
+		if n, k, ok := strings.Cut(name, ":"); ok {
+			v, err := strconv.Atoi(k)
+			if err != nil || v < 1 {
+				return fmt.Errorf("bad --fail-syscall %q", *o.failSyscall)
+			}
+			name, occ = n, v
+		}
+		o.cfg.FailArm = &guestkernel.FailArm{Syscall: name, Occurrence: occ, Nth: uint32(*o.failNth)}
+	case *o.failNth > 0:
+		o.cfg.InitialFailNth = uint32(*o.failNth)
+	}
+	return nil
 }
