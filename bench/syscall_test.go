@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"nsvm/internal/kvmtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,22 +15,7 @@ import (
 	"nsvm/guestkernel"
 	"nsvm/images"
 	"nsvm/internal/cbuild"
-	"nsvm/vm"
 )
-
-// requireKVM fails in CI and skips elsewhere when /dev/kvm is unusable.
-func requireKVM(tb testing.TB) {
-	tb.Helper()
-	f, err := os.OpenFile(vm.DevicePath, os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return
-	}
-	if os.Getenv("CI") != "" {
-		tb.Fatalf("KVM is required in CI: %v", err)
-	}
-	tb.Skipf("skipping: %s not usable (%v); run as root on a host with KVM", vm.DevicePath, err)
-}
 
 func devNull(tb testing.TB) *os.File {
 	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
@@ -184,3 +170,5 @@ func BenchmarkBootToExit(b *testing.B) {
 		})
 	}
 }
+
+func requireKVM(tb testing.TB) { kvmtest.Require(tb) }

@@ -2,6 +2,7 @@ package guestkernel
 
 import (
 	"bytes"
+	"nsvm/internal/kvmtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,25 +10,11 @@ import (
 
 	x86 "nsvm/arch/x86_64"
 	"nsvm/internal/cbuild"
-	"nsvm/vm"
 )
 
 // These tests boot real micro-VMs. The guest programs are the
 // differential tests' (cmd/nsvm/testdata); here the kernel model's
 // internals are checked while they run.
-
-func requireKVM(tb testing.TB) {
-	tb.Helper()
-	f, err := os.OpenFile(vm.DevicePath, os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return
-	}
-	if os.Getenv("CI") != "" {
-		tb.Fatalf("KVM is required in CI: %v", err)
-	}
-	tb.Skipf("skipping: %s not usable (%v); run as root on a host with KVM", vm.DevicePath, err)
-}
 
 func runGuestProgram(tb testing.TB, src string, args ...string) (Status, *Kernel) {
 	tb.Helper()
@@ -147,3 +134,5 @@ func TestForkNoLeaks(t *testing.T) {
 		}
 	}
 }
+
+func requireKVM(tb testing.TB) { kvmtest.Require(tb) }

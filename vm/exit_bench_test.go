@@ -1,8 +1,9 @@
 package vm
 
 import (
-	"os"
 	"testing"
+
+	"nsvm/internal/kvmtest"
 )
 
 type countHandler struct {
@@ -18,9 +19,7 @@ func (h *countHandler) HandleIO(c *VCPU, io IOExit) (bool, error) {
 // at CPL0 in real mode: the raw exit round trip, with no paging and no
 // guest kernel.
 func realModeLoop(tb testing.TB) *VCPU {
-	if _, err := os.Stat(DevicePath); err != nil && os.Getenv("CI") == "" {
-		tb.Skipf("skipping: %s not usable: %v", DevicePath, err)
-	}
+	kvmtest.Require(tb)
 	k, err := Open()
 	if err != nil {
 		tb.Fatal(err)

@@ -3,7 +3,7 @@ package vm_test
 import (
 	"encoding/binary"
 	"errors"
-	"os"
+	"nsvm/internal/kvmtest"
 	"strings"
 	"testing"
 	"time"
@@ -13,20 +13,6 @@ import (
 	x86 "nsvm/arch/x86_64"
 	"nsvm/vm"
 )
-
-// requireKVM skips the test when /dev/kvm cannot be opened read-write,
-// except in CI (CI set), where KVM is a requirement and its absence fails.
-func requireKVM(tb testing.TB) {
-	tb.Helper()
-	f, err := os.OpenFile(vm.DevicePath, os.O_RDWR, 0)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("KVM required in CI: cannot open %s read-write: %v", vm.DevicePath, err)
-		}
-		tb.Skipf("skipping: needs KVM, and %s cannot be opened read-write: %v", vm.DevicePath, err)
-	}
-	f.Close()
-}
 
 func openKVM(tb testing.TB) *vm.KVM {
 	tb.Helper()
@@ -441,3 +427,5 @@ func TestDumpRegsAndExitError(t *testing.T) {
 		t.Errorf("ExitError without detail = %q", got)
 	}
 }
+
+func requireKVM(tb testing.TB) { kvmtest.Require(tb) }

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"nsvm/internal/kvmtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,21 +100,6 @@ func needNSVM(t *testing.T) {
 	if nsvmBuildErr != nil {
 		t.Fatalf("nsvm binary not available: %v", nsvmBuildErr)
 	}
-}
-
-// requireKVM skips the test when /dev/kvm cannot be opened read-write,
-// unless the CI environment variable is set, in which case it fails.
-func requireKVM(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("KVM is required in CI, but /dev/kvm is not usable: %v", err)
-	}
-	t.Skipf("skipping: /dev/kvm not usable (%v); run as root on a host with KVM", err)
 }
 
 // testEnv is the environment of both runs: ours plus testVar.
@@ -589,3 +575,5 @@ func TestMissingProgram(t *testing.T) {
 	vm := runNSVM(t, "run", filepath.Join(t.TempDir(), "no-such-program"))
 	checkRefusal(t, vm, 127, "")
 }
+
+func requireKVM(tb testing.TB) { kvmtest.Require(tb) }
