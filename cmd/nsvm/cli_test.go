@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -143,6 +144,15 @@ func TestNSPicture(t *testing.T) {
 	for _, want := range []string{"pid 1", "pid 6", "nsproxy #4", "uts:[4026531848]", "user:[4026531847]"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	// Where librsvg is installed, render it for real.
+	if rsvg, err := exec.LookPath("rsvg-convert"); err == nil {
+		png := filepath.Join(t.TempDir(), "scene.png")
+		if out, err := exec.Command(rsvg, "-o", png, svg).CombinedOutput(); err != nil {
+			t.Errorf("rsvg-convert could not render the SVG: %v\n%s", err, out)
+		} else if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
+			t.Errorf("rendered PNG missing or tiny: %v", err)
 		}
 	}
 }
