@@ -13,6 +13,8 @@ type RunOptions struct {
 	// Started, if set, is called with the kernel just before the guest
 	// first runs (the CLI hooks SIGQUIT to it).
 	Started func(*Kernel)
+	// PinCPU pins the vCPU thread to a host CPU (-1 or unset: no pin).
+	PinCPU *int
 }
 
 // DefaultMem is the guest memory size when none is given.
@@ -40,6 +42,9 @@ func RunProgram(cfg Config, opt RunOptions) (Status, *Kernel, error) {
 	c, err := m.NewVCPU(0)
 	if err != nil {
 		return Status{}, nil, err
+	}
+	if opt.PinCPU != nil {
+		c.PinCPU = *opt.PinCPU
 	}
 	k, err := New(m, c, cfg)
 	if err != nil {

@@ -103,6 +103,9 @@ type cloneArgs struct {
 // kernelClone is kernel_clone(): copy the process, report the new pid,
 // wake the child, and for vfork wait until it lets go of the memory.
 func (k *Kernel) kernelClone(cur *Task, args *cloneArgs) int64 {
+	if k.cfg.MarkForks {
+		k.ForkMarks = append(k.ForkMarks, k.counters())
+	}
 	// A pidfd and a parent tid stored through the same pointer would
 	// overwrite each other.
 	if args.flags&clonePidfd != 0 && args.flags&cloneParentSetTID != 0 && args.pidfd == args.parentTID {

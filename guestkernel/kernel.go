@@ -68,6 +68,14 @@ type Config struct {
 	// InitialFailNth arms the program's first task from its start.
 	InitialFailNth uint32
 
+	// MarkForks records the counters at every fork (Kernel.ForkMarks),
+	// so that a benchmark can split the time of its timed loop only.
+	MarkForks bool
+
+	// XCR0Limit caps the vector state the guest gets (x86.XFeature*;
+	// 0: everything the host and KVM offer), for FPU-size benchmarks.
+	XCR0Limit uint64
+
 	// OnMainExit, if set, is called once when the program's first thread
 	// starts to exit, before it lets go of anything.
 	OnMainExit func(k *Kernel)
@@ -130,8 +138,13 @@ type Kernel struct {
 	history []*taskRecord
 	dumpReq atomic.Bool
 
+	// boot is when the kernel started (sysinfo's uptime).
+	boot time.Time
+
 	// Stats counts what the kernel did, for tests and benchmarks.
 	Stats Stats
+	// ForkMarks are the counters at each fork's entry (Config.MarkForks).
+	ForkMarks []Counters
 }
 
 // Stats are the kernel's counters: work done, and live objects (which
@@ -172,6 +185,7 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 		tasks:   map[int]*Task{},
 		pids:    map[int]bool{},
 		scratch: make([]byte, 64<<10),
+		boot:    time.Now(),
 	}
 	// max_threads as fork_init computes it: an eighth of memory in
 	// kernel stacks (16 KiB each).
@@ -191,7 +205,11 @@ func New(m *vm.Machine, c *vm.VCPU, cfg Config) (*Kernel, error) {
 		k.cfg.Fault = fault.NewInjector(0)
 	}
 	x86.SetupKernelArea(m.Mem)
-	k.feat, err = x86.Boot(c, m.KVM().SupportedCPUID(), x86.XFeaturesUser)
+	xcr0 := cfg.XCR0Limit
+	if xcr0 == 0 {
+		xcr0 = x86.XFeaturesUser
+	}
+	k.feat, err = x86.Boot(c, m.KVM().SupportedCPUID(), xcr0)
 	if err != nil {
 		return nil, err
 	}
@@ -488,4 +506,19 @@ func hostNames() ns.HostNames {
 	}
 	return ns.HostNames{Sysname: str(u.Sysname[:]), Nodename: str(u.Nodename[:]), Release: str(u.Release[:]),
 		Version: str(u.Version[:]), Machine: str(u.Machine[:]), Domainname: str(u.Domainname[:])}
+}
+
+// Counters is a snapshot of the cost counters (see ForkMarks).
+type Counters struct {
+	Exits                       uint64
+	InGuest, InHandle           time.Duration
+	XSAVETime, ForkCopyTime     time.Duration
+	PagesCopied, ShootdownPages uint64
+	At                          time.Time
+}
+
+func (k *Kernel) counters() Counters {
+	c := k.VCPUExits()
+	return Counters{Exits: c.Total, InGuest: c.InGuest, InHandle: c.InHandle, XSAVETime: k.Stats.XSAVETime,
+		ForkCopyTime: k.Stats.ForkCopyTime, PagesCopied: k.Stats.PagesCopied, ShootdownPages: k.Stats.ShootdownPages, At: time.Now()}
 }

@@ -2,6 +2,7 @@ package guestkernel
 
 import (
 	"crypto/rand"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,4 +100,16 @@ func sysPrlimit64(t *Task, a *args) int64 {
 // sysGetrlimit: getrlimit(2).
 func sysGetrlimit(t *Task, a *args) int64 {
 	return sysPrlimit64(t, &args{0, a[0], 0, a[1]})
+}
+
+// sysSysinfo: sysinfo(2) describes the guest: its memory and tasks.
+func sysSysinfo(t *Task, a *args) int64 {
+	k := t.k
+	var b [112]byte
+	le.PutUint64(b[0:], uint64(time.Since(k.boot).Seconds()))
+	le.PutUint64(b[32:], uint64(len(k.mem)))                 // totalram
+	le.PutUint64(b[40:], uint64(k.pages.Free())*pageSize)    // freeram
+	le.PutUint16(b[80:], uint16(min(k.liveTasks(), 0xffff))) // procs
+	le.PutUint32(b[104:], 1)                                 // mem_unit
+	return errno(t.mm.copyOut(a[0], b[:]))
 }

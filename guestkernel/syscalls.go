@@ -45,6 +45,7 @@ var syscallTable = [...]syscallEntry{
 	97:  {sysGetrlimit, "dp"},
 	105: {sysSetuid, "d"},
 	106: {sysSetgid, "d"},
+	99:  {sysSysinfo, "p"},
 	102: {sysGetuid, ""},
 	104: {sysGetgid, ""},
 	107: {sysGeteuid, ""},

@@ -109,6 +109,10 @@ type VCPU struct {
 	stopErr  atomic.Pointer[error]
 	xsaveLen int
 
+	// PinCPU, if >= 0, pins the thread that runs the vCPU to that host
+	// CPU (set before Run).
+	PinCPU int
+
 	// Exits counts KVM_RUN returns, by kind, and the time spent inside
 	// KVM_RUN (guest plus KVM) versus in the handler (the VMM), for
 	// benchmarks and their cost breakdowns.
@@ -126,7 +130,7 @@ func (m *Machine) NewVCPU(id int) (*VCPU, error) {
 		unix.Close(int(fd))
 		return nil, fmt.Errorf("mmap kvm_run of vCPU %d: %w", id, err)
 	}
-	c := &VCPU{m: m, ID: id, fd: int(fd), run: run}
+	c := &VCPU{m: m, ID: id, fd: int(fd), run: run, PinCPU: -1}
 	c.Regs, c.Sregs = syncArea(run)
 	c.xsaveLen = 4096
 	if m.kvm.Caps.XSAVE2Size > c.xsaveLen {
@@ -242,6 +246,21 @@ func (c *VCPU) StopRequested() error {
 func (c *VCPU) Run(h Handler) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if c.PinCPU >= 0 {
+		var set unix.CPUSet
+		set.Set(c.PinCPU)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("pinning the vCPU thread to CPU %d: %w", c.PinCPU, err)
+		}
+		// The thread is not given back to the runtime pinned.
+		defer func() {
+			var all unix.CPUSet
+			for i := 0; i < runtime.NumCPU(); i++ {
+				all.Set(i)
+			}
+			unix.SchedSetaffinity(0, &all)
+		}()
+	}
 	c.tid.Store(int32(unix.Gettid()))
 	defer c.tid.Store(0)
 	for {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"io"
@@ -153,6 +154,60 @@ func TestNSPicture(t *testing.T) {
 			t.Errorf("rsvg-convert could not render the SVG: %v\n%s", err, out)
 		} else if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
 			t.Errorf("rendered PNG missing or tiny: %v", err)
+		}
+	}
+}
+
+// TestBenchQuick: `nsvm bench fork --quick` (the CI mode) measures nsvm
+// and the host in one run, prints the ratios and the breakdown, and
+// writes the JSON, benchstat lines and two well-formed SVG plots.
+func TestBenchQuick(t *testing.T) {
+	requireKVM(t)
+	dir := t.TempDir()
+	r := runNSVM(t, "bench", "fork", "--quick", "--samples", "15", "--out", dir)
+	if r.status != 0 {
+		t.Fatalf("status %d\n%s", r.status, clip(r.stderr))
+	}
+	out := string(r.stdout)
+	for _, want := range []string{"platform: ", "x-host", "fork pinned", "64 MiB touched", "fork avx512", "breakdown", "exit floor"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	var res struct {
+		Latency   []struct{ Name string }
+		Breakdown struct{ SumOverMedian, MedianOverFloor, ExitsPerFork float64 }
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	b := res.Breakdown
+	// The breakdown is taken over the same cycles as the samples: its
+	// mean must agree with their median up to the spread of the samples
+	// (a consistency check, not a speed threshold).
+	if b.SumOverMedian < 0.8 || b.SumOverMedian > 1.5 || b.ExitsPerFork < 3 || b.MedianOverFloor <= 1 {
+		t.Errorf("breakdown does not add up: %+v", b)
+	}
+	bs, err := os.ReadFile(filepath.Join(dir, "results.bench"))
+	if err != nil || !strings.Contains(string(bs), "BenchmarkFork/fork/side=nsvm 1 ") {
+		t.Errorf("results.bench: %v\n%s", err, bs)
+	}
+	for _, svg := range []string{"memory.svg", "histogram.svg"} {
+		data, err := os.ReadFile(filepath.Join(dir, svg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := xml.NewDecoder(bytes.NewReader(data))
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s is not well-formed: %v", svg, err)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@
 //	nsvm run [--mem SIZE] [--timeout D] [--trace] [--ps] [PROG [ARGS...]]
 //	nsvm ns [--format text|dot|svg] [--out FILE] [run flags] PROG [ARGS...]
 //	nsvm inject [--syscall NAME[:K]] [--site SITE] [--prob P --seed S --runs N] [--format table|json] PROG [ARGS...]
+//	nsvm bench fork [--quick] [--out DIR]
 //	nsvm info
 //
 // Exit status: the guest's own status; 128+N when the guest was killed by
@@ -57,6 +58,8 @@ commands:
         fault-injection sweep: fail the 1st, 2nd, ... allocation inside the
         K-th NAME call until it no longer fails; audit the unwind each time
   inject --prob P [--seed S] [--runs N] ... PROG   a random campaign
+  bench fork [--quick] [--out DIR]
+        fork latency/throughput/sweeps under nsvm and on the host, same run
   info  print what /dev/kvm offers (platform, capabilities, XSAVE size)
 `)
 }
@@ -75,6 +78,8 @@ func mainErr(argv []string, stdout, stderr io.Writer) int {
 		return cmdNS(argv[1:], stdout, stderr)
 	case "inject":
 		return cmdInject(argv[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(argv[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return 0
