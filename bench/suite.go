@@ -97,7 +97,7 @@ type Results struct {
 	Pinned     []Pair // fork, pinned to one CPU
 	Memory     []Pair // fork with N MiB touched
 	FPU        []Pair // fork with the guest's vector state capped
-	Throughput []Pair // forks per second with 1 forker (nsvm has 1 vCPU)
+	Throughput []Pair // forks per second with 1..CPUs parallel forkers
 	Breakdown  Breakdown
 	Seconds    float64
 }
@@ -248,7 +248,7 @@ func RunSuite(opt Options) (*Results, error) {
 		name string
 		xcr0 uint64
 	}{{"sse", x86.XFeatureX87 | x86.XFeatureSSE}, {"avx", x86.XFeatureX87 | x86.XFeatureSSE | x86.XFeatureAVX}, {"avx512", x86.XFeaturesUser}}
-	r.steps = len(ops) + 1 + len(memMiB) + len(fpus) + 2
+	r.steps = len(ops) + 1 + len(memMiB) + len(fpus) + 2*runtime.NumCPU() + 1
 	res := &Results{Platform: platform()}
 	n := strconv.Itoa(opt.Samples)
 
@@ -299,11 +299,16 @@ func RunSuite(opt Options) (*Results, error) {
 		}
 		res.FPU = append(res.FPU, p)
 	}
-	// Throughput: nsvm has one vCPU, so one forker; forks per second.
-	if len(res.Latency) > 0 {
-		l := res.Latency[0]
-		res.Throughput = append(res.Throughput, Pair{Name: "forks/s, 1 forker",
-			NSVM: Stats{N: 1, Median: 1e9 / l.NSVM.Median}, Native: Stats{N: 1, Median: 1e9 / l.Native.Median}})
+	// Throughput: 1..CPUs parallel forkers on both sides (nsvm's
+	// forkers share its one vCPU). Forks per second.
+	for p := 1; p <= runtime.NumCPU(); p++ {
+		x, _, err := pair(fmt.Sprintf("%d forker(s)", p), -1, 0, "parallel", strconv.Itoa(p), strconv.Itoa(max(opt.Samples/p, 10)))
+		if err != nil {
+			return nil, err
+		}
+		x.NSVM = Stats{N: 1, Median: 1e9 / x.NSVM.Median}
+		x.Native = Stats{N: 1, Median: 1e9 / x.Native.Median}
+		res.Throughput = append(res.Throughput, x)
 	}
 	r.progress("throughput")
 	floor, err := r.exitFloor()
@@ -431,8 +436,11 @@ func (r *Results) WriteTable(w io.Writer) {
 	section("parent resident memory", r.Memory)
 	section("guest FPU state (host unchanged)", r.FPU)
 	if len(r.Throughput) > 0 {
-		t := r.Throughput[0]
-		fmt.Fprintf(w, "throughput: %s: nsvm %.0f, host %.0f (%.2f)\n\n", t.Name, t.NSVM.Median, t.Native.Median, t.NSVM.Median/t.Native.Median)
+		fmt.Fprintf(w, "throughput (forks/s)\n")
+		for _, t := range r.Throughput {
+			fmt.Fprintf(w, "  %-22s nsvm %8.0f   host %8.0f   (%.2f)\n", t.Name, t.NSVM.Median, t.Native.Median, t.NSVM.Median/t.Native.Median)
+		}
+		fmt.Fprintln(w)
 	}
 	b := r.Breakdown
 	fmt.Fprintf(w, "breakdown of nsvm's fork cycle (per fork, VMM counters):\n")

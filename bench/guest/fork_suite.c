@@ -62,10 +62,32 @@ static long cycle(const char *op) {
 	return 0;
 }
 
+// parallel P N: P forkers each doing N fork cycles at once; prints the
+// wall time per fork over all of them (1e9 / forks per second).
+static int parallel(int p, long n) {
+	long long t0 = now();
+	for (int i = 0; i < p; i++) {
+		if (fork() == 0) {
+			for (long j = 0; j < n; j++)
+				if (cycle("fork") < 0)
+					_exit(1);
+			_exit(0);
+		}
+	}
+	int bad = 0, st;
+	while (wait(&st) > 0)
+		bad |= !WIFEXITED(st) || WEXITSTATUS(st);
+	long long t = now() - t0;
+	printf("clock 0\nsamples %lld\n", t / (p * n));
+	return bad;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 3)
 		return 2;
 	const char *op = argv[1];
+	if (!strcmp(op, "parallel"))
+		return parallel(atoi(argv[2]), argc > 3 ? atol(argv[3]) : 100);
 	long n = atol(argv[2]);
 	long pages = argc > 3 ? atol(argv[3]) : 0;
 	if (pages > 0) {
