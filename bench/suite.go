@@ -73,6 +73,7 @@ type Breakdown struct {
 	InKVMRun, InGo  float64 // ns per fork
 	XSAVE, MMCopy   float64 // ns per fork, parts of InGo
 	PagesCopied     float64
+	COWFaults       float64
 	ShootdownPages  float64
 	Sum, Median     float64 // InKVMRun+InGo vs the measured median
 	SumOverMedian   float64
@@ -345,6 +346,7 @@ func breakdown(k *guestkernel.Kernel, median, floor, clk float64) Breakdown {
 		MMCopy:         float64((z.ForkCopyTime - a.ForkCopyTime).Nanoseconds()) / f,
 		PagesCopied:    float64(z.PagesCopied-a.PagesCopied) / f,
 		ShootdownPages: float64(z.ShootdownPages-a.ShootdownPages) / f,
+		COWFaults:      float64(z.COWFaults-a.COWFaults) / f,
 		Median:         median,
 		ExitFloorNS:    floor,
 	}
@@ -444,8 +446,8 @@ func (r *Results) WriteTable(w io.Writer) {
 	}
 	b := r.Breakdown
 	fmt.Fprintf(w, "breakdown of nsvm's fork cycle (per fork, VMM counters):\n")
-	fmt.Fprintf(w, "  %.1f exits; inside KVM_RUN %.1fus; Go handlers %.1fus (XSAVE ioctls %.1fus, dup_mm %.1fus for %.0f pages); %.1f page-table pages shot down\n",
-		b.ExitsPerFork, b.InKVMRun/1000, b.InGo/1000, b.XSAVE/1000, b.MMCopy/1000, b.PagesCopied, b.ShootdownPages)
+	fmt.Fprintf(w, "  %.1f exits; inside KVM_RUN %.1fus; Go handlers %.1fus (XSAVE ioctls %.1fus, dup_mm %.1fus for %.0f pages copied); %.1f COW faults; %.1f page-table pages shot down\n",
+		b.ExitsPerFork, b.InKVMRun/1000, b.InGo/1000, b.XSAVE/1000, b.MMCopy/1000, b.PagesCopied, b.COWFaults, b.ShootdownPages)
 	fmt.Fprintf(w, "  parts (minus the clock reading) sum to %.1fus = %.2f x the median %.1fus; bare exit floor %.1fus (median = %.1f floors)\n",
 		b.Sum/1000, b.SumOverMedian, b.Median/1000, b.ExitFloorNS/1000, b.MedianOverFloor)
 	fmt.Fprintf(w, "\n%.1f s in all\n", r.Seconds)

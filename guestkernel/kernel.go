@@ -514,11 +514,13 @@ type Counters struct {
 	InGuest, InHandle           time.Duration
 	XSAVETime, ForkCopyTime     time.Duration
 	PagesCopied, ShootdownPages uint64
+	COWFaults                   uint64
 	At                          time.Time
 }
 
 func (k *Kernel) counters() Counters {
 	c := k.VCPUExits()
 	return Counters{Exits: c.Total, InGuest: c.InGuest, InHandle: c.InHandle, XSAVETime: k.Stats.XSAVETime,
-		ForkCopyTime: k.Stats.ForkCopyTime, PagesCopied: k.Stats.PagesCopied, ShootdownPages: k.Stats.ShootdownPages, At: time.Now()}
+		ForkCopyTime: k.Stats.ForkCopyTime, PagesCopied: k.Stats.PagesCopied, ShootdownPages: k.Stats.ShootdownPages,
+		COWFaults: k.Stats.COWCopies + k.Stats.COWReused, At: time.Now()}
 }

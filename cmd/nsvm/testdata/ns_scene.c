@@ -30,9 +30,17 @@ static void say_ready(void) {
 		_exit(9);
 }
 
+static void wait_ready(void) {
+	char c;
+	if (read(ready[0], &c, 1) != 1)
+		_exit(4);
+}
+
 int main(void) {
 	if (pipe(block) || pipe(ready))
 		return 1;
+	// One child at a time, each ready before the next starts, so that
+	// pids and inode numbers come out the same in every run.
 	if (fork() == 0) { // A
 		if (unshare(CLONE_NEWUTS | CLONE_NEWPID))
 			_exit(2);
@@ -46,11 +54,13 @@ int main(void) {
 		wait(NULL);
 		_exit(0);
 	}
+	wait_ready();
 	if (syscall(SYS_clone, CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0) == 0) { // B
 		say_ready();
 		wait_for_exit();
 		_exit(0);
 	}
+	wait_ready();
 	if (fork() == 0) { // C
 		if (unshare(CLONE_NEWUSER) || unshare(CLONE_NEWUTS))
 			_exit(3);
@@ -58,14 +68,7 @@ int main(void) {
 		wait_for_exit();
 		_exit(0);
 	}
-	char buf[3];
-	int got = 0;
-	while (got < 3) {
-		int n = read(ready[0], buf, 3 - got);
-		if (n <= 0)
-			return 4;
-		got += n;
-	}
+	wait_ready();
 	int fd = open("/proc/self/ns/uts", O_RDONLY);
 	printf("scene ready, holding an fd on my uts namespace: %s\n", fd >= 0 ? "yes" : "no");
 	fflush(stdout);
