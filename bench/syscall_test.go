@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"syscall"
@@ -172,3 +173,28 @@ func BenchmarkBootToExit(b *testing.B) {
 }
 
 func requireKVM(tb testing.TB) { kvmtest.Require(tb) }
+
+// TestSyscallPathAllocates: the syscall path allocates nothing per exit.
+// A guest making 20000 getpid calls must not cost the VMM more heap
+// allocations than one making none, beyond a small constant.
+func TestSyscallPathAllocates(t *testing.T) {
+	requireKVM(t)
+	bin := cbuild.Static(t, filepath.Join("testdata", "syscall_loop.c"))
+	img := readImage(t, bin)
+	mallocs := func(n string) uint64 {
+		var a, b runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&a)
+		runGuest(t, img, bin, []string{n, "getpid"}, true)
+		runtime.ReadMemStats(&b)
+		return b.Mallocs - a.Mallocs
+	}
+	mallocs("0") // warm up
+	base := mallocs("0")
+	many := mallocs("20000")
+	per := float64(int64(many)-int64(base)) / 20000
+	t.Logf("%.4f heap allocations per getpid (%d for 20000 calls, %d for none)", per, many, base)
+	if per > 0.01 {
+		t.Errorf("%.3f heap allocations per getpid (%d for 20000 calls, %d for none)", per, many, base)
+	}
+}

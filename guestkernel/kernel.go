@@ -116,6 +116,8 @@ type Kernel struct {
 
 	// sregs is the synced sregs of the current exit.
 	sregs *kvm.Sregs
+	// sysArgs holds the arguments of the syscall being served.
+	sysArgs args
 	// forkFrame is the user context of the task in a syscall, for
 	// copy_thread (set by the dispatcher for the process-creating
 	// syscalls).
@@ -332,7 +334,11 @@ func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 
 // HandleIO is the VMM side of every syscall and exception (vm.Handler).
 func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (stop bool, err error) {
-	defer k.recoverBug(&stop, &err)
+	defer func() {
+		if p := recover(); p != nil {
+			stop, err = true, k.bug(p)
+		}
+	}()
 	r, s := c.Registers()
 	t := k.current
 	fr := exitFrame{at: r.RSP, ok: true}
@@ -419,14 +425,11 @@ func (k *Kernel) shootdown(r *kvm.Regs, s *kvm.Sregs, frame, cr3 uint64) error {
 	return nil
 }
 
-// recoverBug turns a panic in the kernel model (an nsvm bug, never the
-// guest's fault) into a clean error that ends the run, instead of a
-// crashed VMM.
-func (k *Kernel) recoverBug(stop *bool, err *error) {
-	if p := recover(); p != nil {
-		*stop = true
-		*err = fmt.Errorf("internal error in the guest kernel model: %v\n%s", p, debug.Stack())
-	}
+// bug turns a panic in the kernel model (an nsvm bug, never the guest's
+// fault), recovered by the handlers, into a clean error that ends the
+// run instead of a crashed VMM.
+func (k *Kernel) bug(p any) error {
+	return fmt.Errorf("internal error in the guest kernel model: %v\n%s", p, debug.Stack())
 }
 
 func (k *Kernel) logf(format string, a ...any) {

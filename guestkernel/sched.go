@@ -160,6 +160,16 @@ func (k *Kernel) pickNext(c *vm.VCPU) (*Task, error) {
 // expireTimers wakes the sleepers whose deadline passed.
 func (k *Kernel) expireTimers() {
 	now := time.Now()
+	any := false
+	for _, t := range k.tasks {
+		if t.state == taskBlocked && !t.wait.deadline.IsZero() && !now.Before(t.wait.deadline) {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return // the common tick: nothing to wake, nothing allocated
+	}
 	for _, t := range k.sortedTasks() {
 		if t.state == taskBlocked && !t.wait.deadline.IsZero() && !now.Before(t.wait.deadline) {
 			k.timeout(t)
@@ -326,7 +336,11 @@ func (k *Kernel) switchFPU(c *vm.VCPU, next *Task) error {
 // HandleInterrupt is the preemption tick (vm.Handler): if the task on the
 // vCPU was interrupted in user mode and another task is waiting, switch.
 func (k *Kernel) HandleInterrupt(c *vm.VCPU) (stop bool, err error) {
-	defer k.recoverBug(&stop, &err)
+	defer func() {
+		if p := recover(); p != nil {
+			stop, err = true, k.bug(p)
+		}
+	}()
 	r, s := c.Registers()
 	k.maybeDump()
 	k.expireTimers()

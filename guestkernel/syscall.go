@@ -37,7 +37,11 @@ func errno(e unix.Errno) int64 { return -int64(e) }
 func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame) bool {
 	k.Stats.Syscalls++
 	nr := r.RAX
-	a := args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
+	// The arguments live in the kernel, not on the stack: a pointer
+	// passed through the table's function values would make a local
+	// escape to the heap on every syscall.
+	k.sysArgs = args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
+	a := &k.sysArgs
 	var e *syscallEntry
 	if nr < uint64(len(syscallTable)) && syscallTable[nr].fn != nil {
 		e = &syscallTable[nr]
@@ -51,7 +55,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		k.forkFrame.regs.RSP = f.UserRSP()
 	}
 	if k.cfg.Trace != nil {
-		k.traceEnter(t, nr, e, &a)
+		k.traceEnter(t, nr, e, a)
 	}
 	var armed bool
 	var before auditState
@@ -62,7 +66,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 	if e == nil {
 		ret = k.unknownSyscall(nr)
 	} else {
-		ret = e.fn(t, &a)
+		ret = e.fn(t, a)
 	}
 	if armed {
 		res := ret
@@ -88,7 +92,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 	case errYield:
 		ret = 0
 		if k.cfg.Trace != nil {
-			k.traceExit(t, nr, e, &a, ret)
+			k.traceExit(t, nr, e, a, ret)
 		}
 		r.RAX = 0
 		f.SyscallReturn(r)
@@ -97,7 +101,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		k.runq = append(k.runq, t)
 	default:
 		if k.cfg.Trace != nil {
-			k.traceExit(t, nr, e, &a, ret)
+			k.traceExit(t, nr, e, a, ret)
 		}
 		r.RAX = uint64(ret)
 		f.SyscallReturn(r)
