@@ -173,7 +173,22 @@ func (k *Kernel) groupDead(tg *threadGroup) {
 		}
 	}
 	if validSignal(sig) {
-		k.sendGroupSignal(parent.tg, sig, nil)
+		code, data := int32(cldExited), int32(status>>8&0xff)
+		if wifsignaled(status) {
+			code, data = cldKilled, int32(status&0x7f)
+		}
+		for _, th := range parent.tg.threads {
+			th.sigInfo[sig-1] = siginfo{signo: int32(sig), code: code, chld: true, status: data,
+				pid: uint32(leader.nrIn(th.activePIDNS())), uid: th.viewUID(leader.cred.uid)}
+		}
+		// The waiter finishes its wait4 first; the handler runs
+		// after it, on the way back to user mode.
+		k.wakeWaiters(parent.tg)
+		if !parent.tg.unkillable() || parent.hasHandler(sig) {
+			parent.tg.pending |= sigBit(sig)
+			k.deliver(parent.tg.threads[0], sig)
+		}
+		return
 	}
 	k.wakeWaiters(parent.tg)
 }

@@ -94,9 +94,23 @@ func signalFor(vec int) unix.Signal {
 // fatalSignal kills t with sig (the default action of a fault signal;
 // handlers are not delivered yet) and prints a crash report.
 func (k *Kernel) fatalSignal(t *Task, sig unix.Signal, vec int, errCode, addr, rip uint64, r *kvm.Regs, s *kvm.Sregs) {
+	// force_sig_fault: a handler that is installed and not blocked
+	// runs (the frame is built on the way back to user mode); otherwise
+	// the disposition is reset to default and the process dies.
+	if t.hasHandler(int(sig)) && t.sigmask&sigBit(int(sig)) == 0 {
+		code := int32(segvMaperr)
+		if errCode&x86.PFPresent != 0 {
+			code = segvAccerr
+		}
+		if vec != x86.VecPF {
+			code = siKernel
+		}
+		t.sigInfo[sig-1] = siginfo{signo: int32(sig), code: code, addr: addr, fault: true}
+		t.faultErr, t.faultTrap = errCode, uint64(vec)
+		t.pending |= sigBit(int(sig))
+		return
+	}
 	k.crashReport(t, sig, vec, errCode, addr, rip, r, s)
-	// force_sig_fault: the handler is not run (not modelled), so the
-	// default action kills the whole process.
 	k.exitGroup(t.tg, signaledStatus(int(sig)))
 }
 

@@ -116,8 +116,10 @@ type Kernel struct {
 
 	// sregs is the synced sregs of the current exit.
 	sregs *kvm.Sregs
-	// sysArgs holds the arguments of the syscall being served.
-	sysArgs args
+	// sysArgs holds the arguments of the syscall being served, and
+	// sysUserRSP the caller's stack pointer.
+	sysArgs    args
+	sysUserRSP uint64
 	// forkFrame is the user context of the task in a syscall, for
 	// copy_thread (set by the dispatcher for the process-creating
 	// syscalls).
@@ -159,6 +161,7 @@ type Stats struct {
 	PagesCopied, PagesShared         uint64
 	COWCopies, COWReused             uint64
 	Shootdowns, ShootdownPages       uint64
+	SignalsDelivered                 uint64
 	ForkEager                        bool
 	ForkCopyTime                     time.Duration // in dup_mm
 
@@ -391,6 +394,17 @@ func (k *Kernel) finishExit(c *vm.VCPU, r *kvm.Regs, s *kvm.Sregs, fr exitFrame)
 		cur.ctx = k.liveCtx(r, s, fr)
 		cur.onCPU = false
 	}
+	// A handler to run: the task's context moves into its task struct,
+	// gets a signal frame, and is loaded again (first in line).
+	if cur := k.current; cur != nil && cur.onCPU && cur.state == taskRunnable && cur.nextHandlerSignal() != 0 {
+		if err := k.saveCurrent(cur, fr); err != nil {
+			return true, err
+		}
+		k.setupFrames(cur)
+		if cur.state == taskRunnable {
+			k.runq = append([]*Task{cur}, k.runq...)
+		}
+	}
 	next, err := k.pickNext(c)
 	if err != nil {
 		return true, err
@@ -398,6 +412,12 @@ func (k *Kernel) finishExit(c *vm.VCPU, r *kvm.Regs, s *kvm.Sregs, fr exitFrame)
 	if next == nil {
 		k.done = true
 		return true, nil
+	}
+	if !next.onCPU && next.nextHandlerSignal() != 0 {
+		k.setupFrames(next)
+		if next.state != taskRunnable {
+			return k.finishExit(c, r, s, fr)
+		}
 	}
 	dirty, err := k.switchTo(c, next, r, s, fr)
 	if err != nil {

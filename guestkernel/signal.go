@@ -2,9 +2,8 @@ package guestkernel
 
 // Signals: generation (kill, tgkill, tkill, faults, SIGPIPE, SIGCHLD),
 // blocking and pending sets, and the default actions (terminate, dump
-// core, ignore, stop, continue). Handlers installed with rt_sigaction are
-// recorded but not run: a signal whose disposition is a handler takes its
-// default action instead, and nsvm says so once on stderr (README).
+// core, ignore, stop, continue). Signals with a handler are delivered on
+// the way back to user mode (sigframe.go).
 
 import (
 	"golang.org/x/sys/unix"
@@ -54,6 +53,7 @@ func (k *Kernel) sendSignal(t *Task, sig int, sender *Task) {
 	if !t.alive() || k.initIgnores(t.tg, sig, sender) {
 		return
 	}
+	t.sigInfo[sig-1] = k.userInfo(t, sig, sender, siTkill)
 	t.pending |= sigBit(sig)
 	k.deliver(t, sig)
 }
@@ -63,8 +63,22 @@ func (k *Kernel) sendGroupSignal(tg *threadGroup, sig int, sender *Task) {
 	if tg.leader == nil || len(tg.threads) == 0 || k.initIgnores(tg, sig, sender) {
 		return
 	}
+	for _, th := range tg.threads {
+		th.sigInfo[sig-1] = k.userInfo(th, sig, sender, siUser)
+	}
 	tg.pending |= sigBit(sig)
 	k.deliver(tg.threads[0], sig)
+}
+
+// userInfo is the siginfo of a signal sent by a task (kill: SI_USER,
+// tkill: SI_TKILL) or by the kernel (SI_KERNEL), as the receiver sees the
+// sender's pid and uid.
+func (k *Kernel) userInfo(to *Task, sig int, sender *Task, code int32) siginfo {
+	if sender == nil {
+		return siginfo{signo: int32(sig), code: siKernel}
+	}
+	return siginfo{signo: int32(sig), code: code, pid: uint32(sender.tg.leader.nrIn(to.activePIDNS())),
+		uid: to.viewUID(sender.cred.uid)}
 }
 
 // initIgnores is SIGNAL_UNKILLABLE (spec §3.1.4): a pid-namespace init
@@ -103,18 +117,28 @@ func (k *Kernel) deliver(t *Task, sig int) {
 		}
 		return
 	}
-	t.pending &^= sigBit(sig)
-	tg.pending &^= sigBit(sig)
 	act := t.sighand.actions[sig-1]
 	if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) {
 		switch act.handler {
 		case sigIgn:
+			t.pending &^= sigBit(sig)
+			tg.pending &^= sigBit(sig)
 			return
 		case sigDfl:
 		default:
-			k.warnHandler(sig)
+			// A handler: the signal stays pending for this thread
+			// and is delivered on its way back to user mode (a
+			// sleeping syscall is interrupted first).
+			if tg.pending&sigBit(sig) != 0 {
+				tg.pending &^= sigBit(sig)
+				t.pending |= sigBit(sig)
+			}
+			k.interruptSleep(t, sig)
+			return
 		}
 	}
+	t.pending &^= sigBit(sig)
+	tg.pending &^= sigBit(sig)
 	switch defaultAction(sig) {
 	case actIgnore, actCont:
 		return
@@ -135,14 +159,6 @@ func (k *Kernel) redeliver(t *Task) {
 			k.deliver(t, sig)
 		}
 	}
-}
-
-func (k *Kernel) warnHandler(sig int) {
-	if k.warnedHandlers&sigBit(sig) != 0 {
-		return
-	}
-	k.warnedHandlers |= sigBit(sig)
-	k.logf("nsvm: %s has a handler, but signal handlers are not delivered yet: taking the default action", unix.SignalName(unix.Signal(sig)))
 }
 
 // stopGroup stops every thread of a process (SIGSTOP and friends) and

@@ -86,3 +86,12 @@ func sysRtSigprocmask(t *Task, a *args) int64 {
 	}
 	return 0
 }
+
+// sysRtSigpending: rt_sigpending(set, size): the pending signals that
+// are blocked (the others have been delivered).
+func sysRtSigpending(t *Task, a *args) int64 {
+	if a[1] > sigsetSize {
+		return errno(unix.EINVAL)
+	}
+	return errno(t.mm.writeU64(a[0], (t.pending|t.tg.pending)&t.sigmask))
+}

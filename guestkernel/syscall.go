@@ -2,6 +2,7 @@ package guestkernel
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
@@ -42,6 +43,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 	// escape to the heap on every syscall.
 	k.sysArgs = args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
 	a := &k.sysArgs
+	k.sysUserRSP = f.UserRSP()
 	var e *syscallEntry
 	if nr < uint64(len(syscallTable)) && syscallTable[nr].fn != nil {
 		e = &syscallTable[nr]
@@ -89,6 +91,13 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		if k.cfg.Trace != nil {
 			k.traceUnfinished(t)
 		}
+	case errSigreturn:
+		// The context came from the signal frame (t.ctx, off the vCPU):
+		// the task goes on first, through a full load.
+		k.runq = append([]*Task{t}, k.runq...)
+		if k.cfg.Trace != nil {
+			fmt.Fprintf(k.cfg.Trace, "%s = %d\n", strings.ReplaceAll(t.traceLine, "\x00", "..."), int64(t.ctx.regs.RAX))
+		}
 	case errYield:
 		ret = 0
 		if k.cfg.Trace != nil {
@@ -106,7 +115,8 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		r.RAX = uint64(ret)
 		f.SyscallReturn(r)
 	}
-	return t.state == taskRunnable && t.onCPU && k.current == t && !k.shoot.Pending() && !t.sregsDirty
+	return t.state == taskRunnable && t.onCPU && k.current == t && !k.shoot.Pending() && !t.sregsDirty &&
+		(t.pending|t.tg.pending)&^t.sigmask == 0
 }
 
 // unknownSyscall returns ENOSYS and reports the number once, with its name.

@@ -115,6 +115,13 @@ type Task struct {
 
 	sigmask uint64
 	pending uint64 // private pending signals
+	// sigInfo is the siginfo of each pending signal (the last sent).
+	sigInfo [nsig]siginfo
+	// The sigaltstack.
+	altSP, altSize uint64
+	altFlags       uint32
+	// The last fault's error code and vector (sigcontext err, trapno).
+	faultErr, faultTrap uint64
 
 	// Blocking state (see sched.go).
 	wait waitState

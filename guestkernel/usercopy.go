@@ -148,3 +148,22 @@ func (mm *MM) writeU32(va uint64, v uint32) unix.Errno {
 	le.PutUint32(b[:], v)
 	return mm.copyOut(va, b[:])
 }
+
+// copyOutKernel is copyOut for the kernel's own stores to user memory
+// (signal frames: Linux's unsafe_put_user, which is no fail_usercopy
+// site).
+func (mm *MM) copyOutKernel(va uint64, src []byte) unix.Errno {
+	if va+uint64(len(src)) < va {
+		return unix.EFAULT
+	}
+	for len(src) > 0 {
+		dst, e := mm.userPage(va, true)
+		if e != 0 {
+			return e
+		}
+		n := copy(dst, src)
+		src = src[n:]
+		va += uint64(n)
+	}
+	return 0
+}

@@ -318,6 +318,7 @@ var diffCases = []diffCase{
 	{name: "ns_scene", src: "ns_scene", wantStatus: 0, wantOut: "scene ready, holding an fd on my uts namespace: yes\n"},
 	{name: "ns_ipc", src: "ns_ipc", wantStatus: 0, wantOut: "new ipc ns: msgget(key): ENOENT\n"},
 	{name: "ns_setns_pidfd", src: "ns_setns_pidfd", wantStatus: 0, wantOut: "hostname after joining: pidfd-target\n"},
+	{name: "signals", src: "signals", wantStatus: 128 + 6, wantOut: "SIGABRT handler ran\n"},
 	{name: "fork_loop", src: "fork_loop", wantStatus: 0, wantOut: "tree: 64 processes counted, 0 errors\n"},
 	// Namespaces (nsproxy, unshare, setns, clone with CLONE_NEW*, UTS and
 	// PID namespaces, /proc/<pid>/ns, user namespaces). Each program
