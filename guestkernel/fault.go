@@ -91,8 +91,9 @@ func signalFor(vec int) unix.Signal {
 	return unix.SIGSEGV // #GP, #PF, #OF, #BR, #TS, ...
 }
 
-// fatalSignal kills t with sig (the default action of a fault signal;
-// handlers are not delivered yet) and prints a crash report.
+// fatalSignal raises a fault signal in t (force_sig_fault): a handler
+// runs if there is one and the signal is not blocked; otherwise the
+// process dies with the signal and nsvm prints a crash report.
 func (k *Kernel) fatalSignal(t *Task, sig unix.Signal, vec int, errCode, addr, rip uint64, r *kvm.Regs, s *kvm.Sregs) {
 	// force_sig_fault: a handler that is installed and not blocked
 	// runs (the frame is built on the way back to user mode); otherwise

@@ -82,11 +82,14 @@ func (k *Kernel) userInfo(to *Task, sig int, sender *Task, code int32) siginfo {
 }
 
 // initIgnores is SIGNAL_UNKILLABLE (spec §3.1.4): a pid-namespace init
+// gets the signals it installed a handler for from anywhere; otherwise it
 // drops signals sent from inside its namespace, and from an ancestor
-// namespace takes only SIGKILL and SIGSTOP. (Handlers are not run, so a
-// signal it installed one for is dropped too.)
+// namespace takes only SIGKILL and SIGSTOP.
 func (k *Kernel) initIgnores(tg *threadGroup, sig int, sender *Task) bool {
 	if sender == nil || !tg.unkillable() {
+		return false
+	}
+	if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) && tg.leader.hasHandler(sig) {
 		return false
 	}
 	inside := sender.nrIn(tg.leader.activePIDNS()) != 0
@@ -303,8 +306,8 @@ func (t *Task) tkill(tid, tgid, sig int) int64 {
 	return 0
 }
 
-// sysPause: pause() sleeps until a signal ends the process (handlers are
-// not delivered, so nothing else can wake it).
+// sysPause: pause() sleeps until a signal runs a handler (EINTR) or ends
+// the process.
 func sysPause(t *Task, a *args) int64 {
 	return t.blockResult(waitPause, nil, zeroTime, errno(unix.EINTR))
 }
