@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nstest.h"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -29,44 +31,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-static const char *ename(int e) {
-	static char buf[32];
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EBADF: return "EBADF";
-	case ECHILD: return "ECHILD";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EEXIST: return "EEXIST";
-	case EINVAL: return "EINVAL";
-	case EMFILE: return "EMFILE";
-	case ENOSPC: return "ENOSPC";
-	case ENOSYS: return "ENOSYS";
-	case EUSERS: return "EUSERS";
-	}
-	snprintf(buf, sizeof buf, "errno %d", e);
-	return buf;
-}
-
-static int bad;
-
-// check reports the result of a raw unshare (ret 0 or -1 with errno) and
-// counts it as unexpected unless it matches want (0: success).
-static void check(const char *name, long ret, int err, int want) {
-	int got = ret == 0 ? 0 : err;
-	if (ret == 0)
-		printf("%s: 0\n", name);
-	else
-		printf("%s: errno=%s\n", name, ename(err));
-	if (got != want)
-		bad++;
-}
 
 static void try_unshare(const char *name, long flags, int want) {
 	long r = syscall(SYS_unshare, flags);

@@ -15,24 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nstest.h"
+
 #define KEY 0x6e73766d
 
 struct msg {
 	long mtype;
 	char text[64];
 };
-
-static const char *ename(int e) {
-	switch (e) {
-	case ENOENT: return "ENOENT";
-	case EEXIST: return "EEXIST";
-	case ENOMSG: return "ENOMSG";
-	case E2BIG: return "E2BIG";
-	case EINVAL: return "EINVAL";
-	case EIDRM: return "EIDRM";
-	default: return "other";
-	}
-}
 
 int main(void) {
 	int q = msgget(KEY, IPC_CREAT | IPC_EXCL | 0600);

@@ -19,23 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAXLEVEL 32
+#include "nstest.h"
 
-static const char *ename(int e) {
-	static char buf[32];
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case EUSERS: return "EUSERS";
-	case ENOSYS: return "ENOSYS";
-	}
-	snprintf(buf, sizeof buf, "errno %d", e);
-	return buf;
-}
+#define MAXLEVEL 32
 
 // nest runs in the process at namespace level `level` (0: the test's own)
 // and returns the status its chain reports.

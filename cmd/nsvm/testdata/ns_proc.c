@@ -24,55 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nstest.h"
+
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-static const char *ename(int e) {
-	static char buf[32];
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EBADF: return "EBADF";
-	case ECHILD: return "ECHILD";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ENOSYS: return "ENOSYS";
-	case EUSERS: return "EUSERS";
-	}
-	snprintf(buf, sizeof buf, "errno %d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static int bad;
-
-static void expect(const char *what, int ok) {
-	printf("%s: %s\n", what, yesno(ok));
-	if (!ok)
-		bad++;
-}
-
-// check prints a raw syscall's result and counts unexpected ones.
-static void check(const char *name, long ret, int err, int want) {
-	int got = ret == 0 ? 0 : err;
-	if (ret == 0)
-		printf("%s: 0\n", name);
-	else
-		printf("%s: errno=%s\n", name, ename(err));
-	if (got != want)
-		bad++;
-}
 
 enum { UTS, PID, IPC, NET, MNT, CGROUP, TIME, USER, PID4C, TIME4C, NNS };
 

@@ -17,32 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *ename(int e) {
-	static char buf[32];
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ECHILD: return "ECHILD";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ENOSYS: return "ENOSYS";
-	}
-	snprintf(buf, sizeof buf, "errno %d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static int bad;
-
-static void expect(const char *what, int ok) {
-	printf("%s: %s\n", what, yesno(ok));
-	if (!ok)
-		bad++;
-}
+#include "nstest.h"
 
 #define MAXN 8
 

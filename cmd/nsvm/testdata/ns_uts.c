@@ -20,39 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *ename(int e) {
-	static char buf[32];
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EBADF: return "EBADF";
-	case ECHILD: return "ECHILD";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ENOSYS: return "ENOSYS";
-	}
-	snprintf(buf, sizeof buf, "errno %d", e);
-	return buf;
-}
-
-static const char *yesno(int b) { return b ? "yes" : "no"; }
-
-static int bad;
-
-// check prints a raw syscall's result and counts unexpected ones.
-static void check(const char *name, long ret, int err, int want) {
-	int got = ret == 0 ? 0 : err;
-	if (ret == 0)
-		printf("%s: 0\n", name);
-	else
-		printf("%s: errno=%s\n", name, ename(err));
-	if (got != want)
-		bad++;
-}
+#include "nstest.h"
 
 static void xuname(struct utsname *u) {
 	memset(u, 0xa5, sizeof *u);
