@@ -101,19 +101,18 @@ func sysGetegid(t *Task, a *args) int64 { return int64(t.viewGID(t.cred.egid)) }
 // sysGetresuid: getresuid(ruid, euid, suid).
 func sysGetresuid(t *Task, a *args) int64 {
 	c := t.cred
-	for i, id := range []uint32{c.uid, c.euid, c.suid} {
-		if e := t.mm.writeU32(a[i], t.viewUID(id)); e != 0 {
-			return errno(e)
-		}
-	}
-	return 0
+	return t.putIDs(a, [3]uint32{t.viewUID(c.uid), t.viewUID(c.euid), t.viewUID(c.suid)})
 }
 
 // sysGetresgid: getresgid(rgid, egid, sgid).
 func sysGetresgid(t *Task, a *args) int64 {
 	c := t.cred
-	for i, id := range []uint32{c.gid, c.egid, c.sgid} {
-		if e := t.mm.writeU32(a[i], t.viewGID(id)); e != 0 {
+	return t.putIDs(a, [3]uint32{t.viewGID(c.gid), t.viewGID(c.egid), t.viewGID(c.sgid)})
+}
+
+func (t *Task) putIDs(a *args, ids [3]uint32) int64 {
+	for i, id := range ids {
+		if e := t.mm.writeU32(a[i], id); e != 0 {
 			return errno(e)
 		}
 	}

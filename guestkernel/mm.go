@@ -147,14 +147,7 @@ func (mm *MM) unmapRange(start, end uint64) bool {
 		out = append(out, v)
 	}
 	mm.vmas = out
-	flushed := false
-	mm.pt.Range(start, end, func(va, pte uint64) {
-		mm.pt.Unmap(va)
-		mm.k.pages.release(pte & x86.PTEAddr)
-		mm.pages--
-		flushed = true
-	})
-	return flushed
+	return mm.dropPages(start, end)
 }
 
 // protectRange changes the rights of [start,end), which must be fully

@@ -76,19 +76,10 @@ func (mm *MM) copyInPartial(dst []byte, va uint64) (int, unix.Errno) {
 
 // copyOut writes src at va (copy_to_user).
 func (mm *MM) copyOut(va uint64, src []byte) unix.Errno {
-	if va+uint64(len(src)) < va || mm.usercopyFails() {
+	if mm.usercopyFails() {
 		return unix.EFAULT
 	}
-	for len(src) > 0 {
-		dst, e := mm.userPage(va, true)
-		if e != 0 {
-			return e
-		}
-		n := copy(dst, src)
-		src = src[n:]
-		va += uint64(n)
-	}
-	return 0
+	return mm.copyOutKernel(va, src)
 }
 
 // readString reads a NUL-terminated string of at most max bytes
