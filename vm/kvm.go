@@ -68,20 +68,25 @@ var ErrNoKVM = errors.New("KVM is not usable")
 
 // Open opens /dev/kvm and probes its capabilities. The error says what to do
 // when the device is missing, not permitted, or too old.
-func Open() (*KVM, error) {
-	fd, err := unix.Open(DevicePath, unix.O_RDWR|unix.O_CLOEXEC, 0)
+func Open() (*KVM, error) { return OpenPath(DevicePath) }
+
+// OpenPath is Open for a device node elsewhere (tests).
+func OpenPath(path string) (*KVM, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ENOENT):
-			return nil, fmt.Errorf("%w: %s does not exist: load the kvm module (modprobe kvm_intel, kvm_amd or kvm_pvm) or run on a host or VM with nested virtualization", ErrNoKVM, DevicePath)
+			return nil, fmt.Errorf("%w: %s does not exist: load the kvm module (modprobe kvm_intel, kvm_amd or kvm_pvm) or run on a host or VM with nested virtualization", ErrNoKVM, path)
 		case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-			return nil, fmt.Errorf("%w: %s: permission denied: run as root or add yourself to the group that owns %s (often 'kvm')", ErrNoKVM, DevicePath, DevicePath)
+			return nil, fmt.Errorf("%w: %s: permission denied: run as root or add yourself to the group that owns %s (often 'kvm')", ErrNoKVM, path, path)
 		default:
-			return nil, fmt.Errorf("%w: open %s: %v", ErrNoKVM, DevicePath, err)
+			return nil, fmt.Errorf("%w: open %s: %v", ErrNoKVM, path, err)
 		}
 	}
 	k := &KVM{fd: fd}
 	if err := k.probe(); err != nil {
+		// Not a KVM device at all (an ordinary file, say) answers the
+		// first ioctl with ENOTTY: probe says so.
 		unix.Close(fd)
 		return nil, err
 	}
