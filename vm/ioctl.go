@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"errors"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -34,16 +35,48 @@ var (
 
 // ioctlPtr issues an ioctl through syscall (not RawSyscall), so that the Go
 // scheduler knows the thread may block.
+// Like every other ioctl here but KVM_RUN, it is restarted on EINTR.
 func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) error {
-	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
-	if e != 0 {
-		return e
+	for {
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return e
+		}
+		return nil
 	}
-	return nil
+}
+
+// retry restarts a setup ioctl that failed with EINTR. The Go runtime
+// preempts goroutines with signals (SIGURG), and an ioctl such as
+// KVM_CREATE_VM, which may sleep while KVM allocates, then fails with
+// EINTR: seen as a spurious "KVM is not usable" in CI. gokvm's wrappers
+// pass the errno through, so each of them goes through here. KVM_RUN is
+// not: its EINTR is how a kick reaches the run loop (vcpu.go).
+func retry[T any](f func() (T, error)) (T, error) {
+	for {
+		v, err := f()
+		if !errors.Is(err, unix.EINTR) {
+			return v, err
+		}
+	}
+}
+
+// retryErr is retry for calls that return only an error.
+func retryErr(f func() error) error {
+	_, err := retry(func() (struct{}, error) { return struct{}{}, f() })
+	return err
 }
 
 func sliceAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 func syscall6(fd int, req uintptr, arg unsafe.Pointer) (uintptr, uintptr, unix.Errno) {
-	return unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	for {
+		r1, r2, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+		if e != unix.EINTR {
+			return r1, r2, e
+		}
+	}
 }

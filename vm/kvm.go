@@ -94,7 +94,7 @@ func OpenPath(path string) (*KVM, error) {
 }
 
 func (k *KVM) check(c kvm.Capability) int {
-	v, err := kvm.CheckExtension(uintptr(k.fd), c)
+	v, err := retry(func() (uintptr, error) { return kvm.CheckExtension(uintptr(k.fd), c) })
 	if err != nil {
 		return 0
 	}
@@ -102,7 +102,7 @@ func (k *KVM) check(c kvm.Capability) int {
 }
 
 func (k *KVM) probe() error {
-	v, err := kvm.GetAPIVersion(uintptr(k.fd))
+	v, err := retry(func() (uintptr, error) { return kvm.GetAPIVersion(uintptr(k.fd)) })
 	if err != nil {
 		return fmt.Errorf("%w: KVM_GET_API_VERSION: %v", ErrNoKVM, err)
 	}
@@ -124,7 +124,7 @@ func (k *KVM) probe() error {
 	if !k.Caps.XSAVE || !k.Caps.XCRS || !k.Caps.ImmediateExit {
 		return fmt.Errorf("%w: KVM lacks XSAVE, XCRS or IMMEDIATE_EXIT; nsvm needs Linux 4.11 or later", ErrNoKVM)
 	}
-	sz, err := kvm.GetVCPUMMmapSize(uintptr(k.fd))
+	sz, err := retry(func() (uintptr, error) { return kvm.GetVCPUMMmapSize(uintptr(k.fd)) })
 	if err != nil {
 		return fmt.Errorf("%w: KVM_GET_VCPU_MMAP_SIZE: %v", ErrNoKVM, err)
 	}
