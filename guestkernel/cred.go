@@ -246,24 +246,44 @@ func sysGetgroups(t *Task, a *args) int64 {
 	return 0
 }
 
+// capHeader reads a __user_cap_header_struct (cap_validate_magic): it
+// returns how many 32-bit words the data array has for the version, and
+// the pid. An unknown version gets the kernel's preferred version written
+// back and EINVAL.
+func (t *Task) capHeader(addr uint64) (words int, pid int32, e unix.Errno) {
+	var h [8]byte
+	if e := t.mm.copyIn(h[:], addr); e != 0 {
+		return 0, 0, e
+	}
+	pid = int32(le.Uint32(h[4:]))
+	switch le.Uint32(h[:]) {
+	case linuxCapV1:
+		return 1, pid, 0
+	case linuxCapV2, linuxCapV3:
+		return 2, pid, 0
+	}
+	le.PutUint32(h[:], linuxCapV3)
+	if e := t.mm.copyOut(addr, h[:4]); e != 0 {
+		return 0, 0, e
+	}
+	return 0, 0, unix.EINVAL
+}
+
 // sysCapget: capget(header, data), version 3 (and 1/2).
 func sysCapget(t *Task, a *args) int64 {
-	var h [8]byte
-	if e := t.mm.copyIn(h[:], a[0]); e != 0 {
-		return errno(e)
-	}
-	ver, pid := le.Uint32(h[:]), int32(le.Uint32(h[4:]))
-	n := 2
-	switch ver {
-	case linuxCapV1:
-		n = 1
-	case linuxCapV2, linuxCapV3:
-	default:
-		le.PutUint32(h[:], linuxCapV3)
-		t.mm.copyOut(a[0], h[:4])
-		if a[1] == 0 {
+	n, pid, e := t.capHeader(a[0])
+	if a[1] == 0 {
+		// A version probe: with no data pointer only a bad header
+		// address fails; an unknown version was written back.
+		if e == unix.EINVAL {
 			return 0
 		}
+		return errno(e)
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if pid < 0 {
 		return errno(unix.EINVAL)
 	}
 	target := t
@@ -271,9 +291,6 @@ func sysCapget(t *Task, a *args) int64 {
 		if target = t.k.findThread(t, int(pid)); target == nil {
 			return errno(unix.ESRCH)
 		}
-	}
-	if a[1] == 0 {
-		return 0
 	}
 	c := target.cred
 	d := make([]byte, 12*n)
@@ -288,20 +305,9 @@ func sysCapget(t *Task, a *args) int64 {
 // sysCapset: capset(header, data) for the caller: new sets must be
 // subsets of what the rules allow (cap_capset).
 func sysCapset(t *Task, a *args) int64 {
-	var h [8]byte
-	if e := t.mm.copyIn(h[:], a[0]); e != 0 {
+	n, pid, e := t.capHeader(a[0])
+	if e != 0 {
 		return errno(e)
-	}
-	ver, pid := le.Uint32(h[:]), int32(le.Uint32(h[4:]))
-	n := 2
-	switch ver {
-	case linuxCapV1:
-		n = 1
-	case linuxCapV2, linuxCapV3:
-	default:
-		le.PutUint32(h[:], linuxCapV3)
-		t.mm.copyOut(a[0], h[:4])
-		return errno(unix.EINVAL)
 	}
 	if pid != 0 && int(pid) != t.k.tidInNS(t, t) {
 		return errno(unix.EPERM)

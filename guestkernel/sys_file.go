@@ -156,18 +156,19 @@ func sysWritev(t *Task, a *args) int64 {
 	if f.kind != fileHost {
 		return t.vectored(f, iov, true)
 	}
-	b := make([]byte, 0, total)
+	b := make([]byte, total)
+	off := uint64(0)
 	for _, v := range iov {
-		n := min(v.len, total-uint64(len(b)))
-		chunk := make([]byte, n)
-		if e := t.mm.copyIn(chunk, v.base); e != 0 {
-			if len(b) == 0 {
+		n := min(v.len, total-off)
+		if e := t.mm.copyIn(b[off:off+n], v.base); e != 0 {
+			if off == 0 {
 				return errno(e)
 			}
 			break
 		}
-		b = append(b, chunk...)
+		off += n
 	}
+	b = b[:off]
 	n, err := unix.Write(f.hostFD, b)
 	if err != nil {
 		return errno(err.(unix.Errno))

@@ -333,6 +333,8 @@ var diffCases = []diffCase{
 	{name: "ns_proc", src: "ns_proc", wantStatus: 0,
 		wantOut: "parent at the end: time_for_children: same\nunexpected results: 0\n"},
 	{name: "ns_user", src: "ns_user", wantStatus: 0, wantOut: "unexpected results: 0\n"},
+	{name: "caps", src: "caps", wantStatus: 0,
+		wantOut: "child: exit status 0\nparent's sets unchanged by the child: yes\nunexpected results: 0\n"},
 	{name: "ns_status", src: "ns_status", wantStatus: 0,
 		wantOut: "grandchild NSpid first == fork() value in the child: yes\nchild: exit status 0\nunexpected results: 0\n"},
 }
