@@ -142,14 +142,21 @@ func (t *Task) readIovecs(addr, cnt uint64) ([]iovec, uint64, unix.Errno) {
 	return iov, min(total, maxRWCount), 0
 }
 
+// vectorArgs takes readv/writev's (fd, iov, iovcnt): the file first,
+// then the iovec array (do_readv/do_writev, then import_iovec).
+func (t *Task) vectorArgs(a *args) (*file, []iovec, uint64, unix.Errno) {
+	f, e := t.files.get(a[0])
+	if e != 0 {
+		return nil, nil, 0, e
+	}
+	iov, total, e := t.readIovecs(a[1], a[2])
+	return f, iov, total, e
+}
+
 // sysWritev: writev(2); the iovecs are gathered into one host write so
 // that the bytes reach the host fd together, as one write does.
 func sysWritev(t *Task, a *args) int64 {
-	f, e := t.files.get(a[0])
-	if e != 0 {
-		return errno(e)
-	}
-	iov, total, e := t.readIovecs(a[1], a[2])
+	f, iov, total, e := t.vectorArgs(a)
 	if e != 0 {
 		return errno(e)
 	}
@@ -178,11 +185,7 @@ func sysWritev(t *Task, a *args) int64 {
 
 // sysReadv: readv(2), filling the iovecs in order from one host read.
 func sysReadv(t *Task, a *args) int64 {
-	f, e := t.files.get(a[0])
-	if e != 0 {
-		return errno(e)
-	}
-	iov, total, e := t.readIovecs(a[1], a[2])
+	f, iov, total, e := t.vectorArgs(a)
 	if e != 0 {
 		return errno(e)
 	}

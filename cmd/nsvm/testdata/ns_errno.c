@@ -53,20 +53,6 @@ static void try_clone(const char *name, long flags, int want) {
 	check(name, r, errno, want);
 }
 
-// reap waits for a child and adds its exit status (its count of
-// unexpected results) to ours.
-static void reap(const char *what, pid_t pid) {
-	int st = 0;
-	pid_t w = waitpid(pid, &st, 0);
-	if (w != pid || !WIFEXITED(st)) {
-		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
-		bad++;
-		return;
-	}
-	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
-	bad += WEXITSTATUS(st);
-}
-
 static int tpipe[2];
 
 static void *blocker(void *arg) {
@@ -158,24 +144,10 @@ int main(void) {
 	try_clone("clone(NEWIPC|SYSVSEM)", CLONE_NEWIPC | CLONE_SYSVSEM, EINVAL);
 
 	printf("-- as root, in a child\n");
-	pid_t p = fork();
-	if (p < 0) {
-		printf("fork failed: %s\n", ename(errno));
-		return 100;
-	}
-	if (p == 0)
-		root_child();
-	reap("root child", p);
+	in_child("root child", root_child);
 
 	printf("-- unprivileged child\n");
-	p = fork();
-	if (p < 0) {
-		printf("fork failed: %s\n", ename(errno));
-		return 100;
-	}
-	if (p == 0)
-		unpriv_child();
-	reap("unprivileged child", p);
+	in_child("unprivileged child", unpriv_child);
 
 	printf("unexpected results: %d\n", bad);
 	return 0;

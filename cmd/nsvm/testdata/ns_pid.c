@@ -54,7 +54,7 @@ static void try_clone_fails(const char *name, uint64_t flags, uint64_t sp, int w
 		bad++;
 }
 
-static void reap(const char *what, pid_t pid, int want_status) {
+static void reap_status(const char *what, pid_t pid, int want_status) {
 	int st = 0;
 	pid_t w = waitpid(pid, &st, 0);
 	printf("%s: waitpid returned the child: %s, ", what, yesno(w == pid));
@@ -130,7 +130,7 @@ static void child(void) {
 	}
 	if (p == 0)
 		grandchild();
-	reap("child: ns init", p, 3);
+	reap_status("child: ns init", p, 3);
 	expect("outer view of ns init is not 1", p != 1);
 	expect("outer view of ns init is not the child's own pid", p != me);
 	expect("child's getpid still unchanged", getpid() == me);

@@ -96,18 +96,6 @@ static void compare(const char *who, links l, links ref, unsigned differ) {
 	}
 }
 
-static void reap(const char *what, pid_t pid) {
-	int st = 0;
-	pid_t w = waitpid(pid, &st, 0);
-	if (w != pid || !WIFEXITED(st)) {
-		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
-		bad++;
-		return;
-	}
-	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
-	bad += WEXITSTATUS(st);
-}
-
 static pid_t xfork(void) {
 	pid_t p = fork();
 	if (p < 0) {

@@ -85,18 +85,6 @@ static int show(const char *who, const char *key, int want_count, long want_last
 	return cnt;
 }
 
-static void reap(const char *what, pid_t pid) {
-	int st = 0;
-	pid_t w = waitpid(pid, &st, 0);
-	if (w != pid || !WIFEXITED(st)) {
-		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
-		bad++;
-		return;
-	}
-	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
-	bad += WEXITSTATUS(st);
-}
-
 static void grandchild(int wfd) {
 	long first = -1, tfirst = -1, pid[MAXN];
 	show("grandchild", "NSpid", 2, 1, &first);
@@ -160,14 +148,7 @@ static void child(void) {
 
 int main(void) {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	pid_t p = fork();
-	if (p < 0) {
-		printf("fork failed: %s\n", ename(errno));
-		return 100;
-	}
-	if (p == 0)
-		child();
-	reap("child", p);
+	in_child("child", child);
 	printf("unexpected results: %d\n", bad);
 	return 0;
 }

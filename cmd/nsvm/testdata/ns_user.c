@@ -28,18 +28,6 @@
 
 #include "nstest.h"
 
-static void reap(const char *what, pid_t pid) {
-	int st = 0;
-	pid_t w = waitpid(pid, &st, 0);
-	if (w != pid || !WIFEXITED(st)) {
-		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
-		bad++;
-		return;
-	}
-	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
-	bad += WEXITSTATUS(st);
-}
-
 // readint reads a decimal number from a file; -1 if it cannot.
 static long readint(const char *path) {
 	char buf[32];
@@ -206,24 +194,10 @@ int main(void) {
 	}
 
 	printf("-- unshare(NEWUSER) then NEWUTS\n");
-	pid_t p = fork();
-	if (p < 0) {
-		printf("fork failed: %s\n", ename(errno));
-		return 100;
-	}
-	if (p == 0)
-		user_child();
-	reap("user child", p);
+	in_child("user child", user_child);
 
 	printf("-- clone(NEWUSER|NEWPID)\n");
-	p = fork();
-	if (p < 0) {
-		printf("fork failed: %s\n", ename(errno));
-		return 100;
-	}
-	if (p == 0)
-		clone_child();
-	reap("clone child", p);
+	in_child("clone child", clone_child);
 
 	printf("unexpected results: %d\n", bad);
 	return 0;

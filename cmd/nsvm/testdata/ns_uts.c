@@ -65,18 +65,6 @@ static void sethost(const char *name, long len) {
 	check(what, r, errno, 0);
 }
 
-static void reap(const char *what, pid_t pid) {
-	int st = 0;
-	pid_t w = waitpid(pid, &st, 0);
-	if (w != pid || !WIFEXITED(st)) {
-		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
-		bad++;
-		return;
-	}
-	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
-	bad += WEXITSTATUS(st);
-}
-
 // child runs in its own UTS namespace once unshare succeeded.
 static void child(const struct utsname *before) {
 	long r = syscall(SYS_unshare, (long)CLONE_NEWUTS);

@@ -5,7 +5,10 @@
 #define NSTEST_H
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define NSTEST_UNUSED __attribute__((unused))
 
@@ -41,5 +44,36 @@ static NSTEST_UNUSED void check(const char *name, long ret, int err, int want) {
 		printf("%s: errno=%s\n", name, ename(err));
 	if (got != want)
 		bad++;
+}
+
+// reap waits for a child and adds its exit status (its count of
+// unexpected results) to ours.
+static NSTEST_UNUSED void reap(const char *what, pid_t pid) {
+	int st = 0;
+	pid_t w = waitpid(pid, &st, 0);
+	if (w != pid || !WIFEXITED(st)) {
+		printf("%s: waitpid %s, status %#x\n", what, w == pid ? "ok" : "failed", st);
+		bad++;
+		return;
+	}
+	printf("%s: exit status %d\n", what, WEXITSTATUS(st));
+	bad += WEXITSTATUS(st);
+}
+
+// in_child runs fn in a forked child, which exits with its own count of
+// unexpected results, and reaps it. A failed fork ends the test (100).
+static NSTEST_UNUSED void in_child(const char *what, void (*fn)(void)) {
+	fflush(stdout);
+	pid_t p = fork();
+	if (p < 0) {
+		printf("fork failed: %s\n", ename(errno));
+		exit(100);
+	}
+	if (p == 0) {
+		fn();
+		fflush(stdout);
+		_exit(bad);
+	}
+	reap(what, p);
 }
 #endif
