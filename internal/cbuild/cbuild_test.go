@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -43,9 +44,61 @@ func TestStatic(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	// The package's own tests use a cache of their own.
+	dir, err := os.MkdirTemp("", "nsvm-cbuild-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Setenv(DirEnv, dir)
 	code := m.Run()
 	Cleanup()
+	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// TestCacheOutlivesProcess checks that a binary built once is found again
+// after Cleanup (as a later test process would), without gcc, and that a
+// read-only cache falls back to a temporary directory that Cleanup
+// removes.
+func TestCacheOutlivesProcess(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "persist.c")
+	if err := os.WriteFile(src, []byte("int main(void) { return 3; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := Static(t, src)
+	if filepath.Dir(first) != Dir() {
+		t.Fatalf("built into %s, want the cache %s", filepath.Dir(first), Dir())
+	}
+	Cleanup()
+	t.Setenv("PATH", "")
+	if again := Static(t, src); again != first {
+		t.Fatalf("after Cleanup, without gcc: got %s, want the cached %s", again, first)
+	}
+	Cleanup()
+}
+
+func TestReadOnlyCacheFallsBack(t *testing.T) {
+	// A regular file where the cache directory should be: it can be
+	// neither created nor written, even by root.
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(DirEnv, filepath.Join(blocker, "cache"))
+	src := filepath.Join(t.TempDir(), "fallback.c")
+	if err := os.WriteFile(src, []byte("int main(void) { return 4; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := Static(t, src)
+	tmp := filepath.Dir(p)
+	if !strings.HasPrefix(filepath.Base(tmp), "nsvm-cbuild-") {
+		t.Fatalf("built into %s, want a per-process temporary directory", tmp)
+	}
+	Cleanup()
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("Cleanup left %s behind (stat: %v)", tmp, err)
+	}
 }
 
 func TestDynamic(t *testing.T) {
