@@ -33,7 +33,7 @@ type cpuid2 struct {
 func getSupportedCPUID(kvmfd int) ([]CPUIDEntry, error) {
 	var c cpuid2
 	c.Nent = maxCPUIDEntries
-	if err := ioctlPtr(kvmfd, kvmGetSupportedCPUID, unsafe.Pointer(&c)); err != nil {
+	if _, err := ioctl(kvmfd, kvmGetSupportedCPUID, unsafe.Pointer(&c)); err != nil {
 		return nil, err
 	}
 	return append([]CPUIDEntry(nil), c.Entries[:c.Nent]...), nil
@@ -47,7 +47,7 @@ func (c *VCPU) SetCPUID(entries []CPUIDEntry) error {
 	var t cpuid2
 	t.Nent = uint32(len(entries))
 	copy(t.Entries[:], entries)
-	if err := ioctlPtr(c.fd, kvmSetCPUID2, unsafe.Pointer(&t)); err != nil {
+	if _, err := ioctl(c.fd, kvmSetCPUID2, unsafe.Pointer(&t)); err != nil {
 		return fmt.Errorf("KVM_SET_CPUID2: %w", err)
 	}
 	return nil

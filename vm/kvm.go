@@ -94,7 +94,8 @@ func OpenPath(path string) (*KVM, error) {
 }
 
 func (k *KVM) check(c kvm.Capability) int {
-	v, err := retry(func() (uintptr, error) { return kvm.CheckExtension(uintptr(k.fd), c) })
+	var v uintptr
+	err := retry(func() (err error) { v, err = kvm.CheckExtension(uintptr(k.fd), c); return err })
 	if err != nil {
 		return 0
 	}
@@ -102,7 +103,8 @@ func (k *KVM) check(c kvm.Capability) int {
 }
 
 func (k *KVM) probe() error {
-	v, err := retry(func() (uintptr, error) { return kvm.GetAPIVersion(uintptr(k.fd)) })
+	var v uintptr
+	err := retry(func() (err error) { v, err = kvm.GetAPIVersion(uintptr(k.fd)); return err })
 	if err != nil {
 		return fmt.Errorf("%w: KVM_GET_API_VERSION: %v", ErrNoKVM, err)
 	}
@@ -124,7 +126,8 @@ func (k *KVM) probe() error {
 	if !k.Caps.XSAVE || !k.Caps.XCRS || !k.Caps.ImmediateExit {
 		return fmt.Errorf("%w: KVM lacks XSAVE, XCRS or IMMEDIATE_EXIT; nsvm needs Linux 4.11 or later", ErrNoKVM)
 	}
-	sz, err := retry(func() (uintptr, error) { return kvm.GetVCPUMMmapSize(uintptr(k.fd)) })
+	var sz uintptr
+	err = retry(func() (err error) { sz, err = kvm.GetVCPUMMmapSize(uintptr(k.fd)); return err })
 	if err != nil {
 		return fmt.Errorf("%w: KVM_GET_VCPU_MMAP_SIZE: %v", ErrNoKVM, err)
 	}

@@ -22,7 +22,8 @@ func (k *KVM) NewMachine(memSize uint64) (*Machine, error) {
 	if memSize == 0 || memSize%4096 != 0 {
 		return nil, fmt.Errorf("guest memory size %d is not a positive multiple of 4 KiB", memSize)
 	}
-	vmfd, err := retry(func() (uintptr, error) { return kvm.CreateVM(uintptr(k.fd)) })
+	var vmfd uintptr
+	err := retry(func() (err error) { vmfd, err = kvm.CreateVM(uintptr(k.fd)); return err })
 	if err != nil {
 		return nil, fmt.Errorf("%w: KVM_CREATE_VM: %v", ErrNoKVM, err)
 	}
@@ -45,7 +46,7 @@ func (k *KVM) NewMachine(memSize uint64) (*Machine, error) {
 		MemorySize:    memSize,
 		UserspaceAddr: uint64(sliceAddr(mem)),
 	}
-	if err := retryErr(func() error { return kvm.SetUserMemoryRegion(vmfd, &region) }); err != nil {
+	if err := retry(func() error { return kvm.SetUserMemoryRegion(vmfd, &region) }); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("KVM_SET_USER_MEMORY_REGION (%d MiB): %w", memSize>>20, err)
 	}
@@ -78,11 +79,11 @@ func (m *Machine) Close() error {
 // more page tables changed than a guest-side shootdown covers.
 func (m *Machine) InvalidateShadow() error {
 	region := kvm.UserspaceMemoryRegion{Slot: 0, UserspaceAddr: uint64(sliceAddr(m.Mem))}
-	if err := retryErr(func() error { return kvm.SetUserMemoryRegion(uintptr(m.fd), &region) }); err != nil {
+	if err := retry(func() error { return kvm.SetUserMemoryRegion(uintptr(m.fd), &region) }); err != nil {
 		return fmt.Errorf("delete memory slot: %w", err)
 	}
 	region.MemorySize = uint64(len(m.Mem))
-	if err := retryErr(func() error { return kvm.SetUserMemoryRegion(uintptr(m.fd), &region) }); err != nil {
+	if err := retry(func() error { return kvm.SetUserMemoryRegion(uintptr(m.fd), &region) }); err != nil {
 		return fmt.Errorf("re-add memory slot: %w", err)
 	}
 	return nil

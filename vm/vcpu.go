@@ -121,7 +121,8 @@ type VCPU struct {
 
 // NewVCPU creates vCPU id and maps its kvm_run page.
 func (m *Machine) NewVCPU(id int) (*VCPU, error) {
-	fd, err := retry(func() (uintptr, error) { return kvm.CreateVCPU(uintptr(m.fd), id) })
+	var fd uintptr
+	err := retry(func() (err error) { fd, err = kvm.CreateVCPU(uintptr(m.fd), id); return err })
 	if err != nil {
 		return nil, fmt.Errorf("KVM_CREATE_VCPU %d: %w", id, err)
 	}
@@ -161,7 +162,7 @@ func (c *VCPU) MarkDirty(mask uint64) {
 // SetRegs and SetSregs set state with an ioctl; use them at setup, when the
 // sync area has not been filled by an exit yet. They refresh the sync area.
 func (c *VCPU) SetRegs(r *kvm.Regs) error {
-	if err := retryErr(func() error { return kvm.SetRegs(uintptr(c.fd), r) }); err != nil {
+	if err := retry(func() error { return kvm.SetRegs(uintptr(c.fd), r) }); err != nil {
 		return fmt.Errorf("KVM_SET_REGS: %w", err)
 	}
 	*c.Regs = *r
@@ -170,7 +171,7 @@ func (c *VCPU) SetRegs(r *kvm.Regs) error {
 
 // SetSregs sets the special registers with KVM_SET_SREGS.
 func (c *VCPU) SetSregs(s *kvm.Sregs) error {
-	if err := retryErr(func() error { return kvm.SetSregs(uintptr(c.fd), s) }); err != nil {
+	if err := retry(func() error { return kvm.SetSregs(uintptr(c.fd), s) }); err != nil {
 		return fmt.Errorf("KVM_SET_SREGS: %w", err)
 	}
 	*c.Sregs = *s
@@ -182,7 +183,7 @@ func (c *VCPU) SetXCR0(v uint64) error {
 	x := kvm.XCRS{NrXRCS: 1}
 	x.Registers[0].XRC = 0
 	x.Registers[0].Value = v
-	if err := retryErr(func() error { return kvm.SetXCRS(uintptr(c.fd), &x) }); err != nil {
+	if err := retry(func() error { return kvm.SetXCRS(uintptr(c.fd), &x) }); err != nil {
 		return fmt.Errorf("KVM_SET_XCRS (XCR0=%#x): %w", v, err)
 	}
 	return nil
@@ -363,7 +364,8 @@ func DumpRegs(r *kvm.Regs, s *kvm.Sregs) string {
 func (c *VCPU) Registers() (*kvm.Regs, *kvm.Sregs) { return c.Regs, c.Sregs }
 
 func getSregs(c *VCPU, s *kvm.Sregs) error {
-	v, err := retry(func() (*kvm.Sregs, error) { return kvm.GetSregs(uintptr(c.fd)) })
+	var v *kvm.Sregs
+	err := retry(func() (err error) { v, err = kvm.GetSregs(uintptr(c.fd)); return err })
 	if err != nil {
 		return err
 	}

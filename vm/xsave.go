@@ -15,14 +15,20 @@ func (c *VCPU) GetXSAVE(buf []byte) error {
 	if len(buf) < c.xsaveLen {
 		return fmt.Errorf("GetXSAVE: buffer %d bytes, need %d", len(buf), c.xsaveLen)
 	}
-	req := kvmGetXSAVE
-	if c.m.kvm.Caps.XSAVE2Size > 0 {
-		req = kvmGetXSAVE2
-	}
-	if err := ioctlPtr(c.fd, req, unsafe.Pointer(&buf[0])); err != nil {
-		return fmt.Errorf("KVM_GET_XSAVE2: %w", err)
+	req, name := c.getXSAVEIoctl()
+	if _, err := ioctl(c.fd, req, unsafe.Pointer(&buf[0])); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// getXSAVEIoctl is the ioctl GetXSAVE uses, and its name for errors:
+// KVM_GET_XSAVE2 where KVM has KVM_CAP_XSAVE2, else KVM_GET_XSAVE.
+func (c *VCPU) getXSAVEIoctl() (uintptr, string) {
+	if c.m.kvm.Caps.XSAVE2Size > 0 {
+		return kvmGetXSAVE2, "KVM_GET_XSAVE2"
+	}
+	return kvmGetXSAVE, "KVM_GET_XSAVE"
 }
 
 // SetXSAVE loads an XSAVE image into the guest (KVM_SET_XSAVE).
@@ -30,7 +36,7 @@ func (c *VCPU) SetXSAVE(buf []byte) error {
 	if len(buf) < c.xsaveLen {
 		return fmt.Errorf("SetXSAVE: buffer %d bytes, need %d", len(buf), c.xsaveLen)
 	}
-	if err := ioctlPtr(c.fd, kvmSetXSAVE, unsafe.Pointer(&buf[0])); err != nil {
+	if _, err := ioctl(c.fd, kvmSetXSAVE, unsafe.Pointer(&buf[0])); err != nil {
 		return fmt.Errorf("KVM_SET_XSAVE: %w", err)
 	}
 	return nil
@@ -64,9 +70,9 @@ func (c *VCPU) SetMSRs(msrs ...MSR) error {
 	for i, m := range msrs {
 		t.Entries[i] = kvmMSREntry{Index: m.Index, Data: m.Value}
 	}
-	r, _, e := syscall6(c.fd, kvmSetMSRs, unsafe.Pointer(&t))
-	if e != 0 {
-		return fmt.Errorf("KVM_SET_MSRS: %w", e)
+	r, err := ioctl(c.fd, kvmSetMSRs, unsafe.Pointer(&t))
+	if err != nil {
+		return fmt.Errorf("KVM_SET_MSRS: %w", err)
 	}
 	if int(r) != len(msrs) {
 		return fmt.Errorf("KVM_SET_MSRS: set %d of %d (MSR %#x refused)", r, len(msrs), msrs[r].Index)
