@@ -49,8 +49,6 @@ const (
 	cloneIO           = 0x80000000
 	cloneClearSighand = 1 << 32
 	cloneIntoCgroup   = 1 << 33
-
-	cloneNewNSFlags = cloneNewNS | cloneNewUTS | cloneNewIPC | cloneNewPID | cloneNewNet | cloneNewCgroup | cloneNewTime
 )
 
 // failSite names an allocation copy_process can fail at (fault injection).
@@ -559,11 +557,8 @@ func sysFork(t *Task, a *args) int64 {
 
 // sysVfork: vfork() shares the memory and suspends the parent.
 func sysVfork(t *Task, a *args) int64 {
-	return t.k.kernelClone(t, &cloneArgs{flags: cloneVFork | cloneVM, exitSignal: int(unix.SIGCHLD)})
+	return t.k.kernelClone(t, &cloneArgs{flags: cloneVfork | cloneVM, exitSignal: int(unix.SIGCHLD)})
 }
-
-// cloneVFork is an alias kept for readability at the vfork call site.
-const cloneVFork = cloneVfork
 
 // sysClone: clone(flags, newsp, parent_tid, child_tid, tls), x86-64's
 // argument order. Legacy clone takes the low 32 flag bits, the exit

@@ -126,9 +126,7 @@ type Kernel struct {
 	forkFrame uctx
 
 	// warned records the unknown syscalls already reported (once each).
-	warned         [512]bool
-	warnedHandlers uint64
-	warnedOther    map[string]bool
+	warned [512]bool
 
 	// scratch is reused for syscall data copies (no allocation per exit).
 	scratch []byte
@@ -454,17 +452,6 @@ func (k *Kernel) bug(p any) error {
 
 func (k *Kernel) logf(format string, a ...any) {
 	fmt.Fprintf(k.cfg.Log, format+"\n", a...)
-}
-
-// warnOnce prints a message the first time key is seen.
-func (k *Kernel) warnOnce(key, msg string) {
-	if k.warnedOther == nil {
-		k.warnedOther = map[string]bool{}
-	}
-	if !k.warnedOther[key] {
-		k.warnedOther[key] = true
-		k.logf("%s", msg)
-	}
 }
 
 // Pages reports live and free guest pages (for tests and stats).

@@ -200,9 +200,8 @@ func (k *Kernel) liveTasks() int {
 
 // exitFrame says where the interrupted context sits at an exit.
 type exitFrame struct {
-	at    uint64 // kernel RSP at the iretq frame (when ok)
-	ok    bool   // false: the vCPU was interrupted in ring 3
-	entry bool   // a syscall's frame: SyscallReturn already wrote it
+	at uint64 // kernel RSP at the iretq frame (when ok)
+	ok bool   // false: the vCPU was interrupted in ring 3
 }
 
 func (k *Kernel) frameWords(at uint64) []byte { return k.mem[at-x86.KernelBase:] }
