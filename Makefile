@@ -1,17 +1,38 @@
 # The two commands of the README, plus helpers.
-.PHONY: run test fuzz bench images
+.PHONY: run test test-host test-svm test-svm-full fuzz bench images
+
+# KVM usable here? Otherwise the KVM tests run in the emulated-SVM machine.
+KVM_OK := $(shell [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && echo yes)
 
 # Run the embedded default guest image.
 run:
 	go run ./cmd/nsvm run
 
-# The test suite: every package, then a short fuzz of the ELF loader.
-test:
+# The test suite. With a usable /dev/kvm: vet, every package's tests, the
+# fuzz budgets. Without one, the host half runs the same tests with the
+# KVM tests deferred (kvmtest.DeferEnv), and then every test binary runs
+# again inside an emulated AMD SVM machine (test/svm), where they are not.
+ifeq ($(KVM_OK),yes)
+test: test-host
+else
+test: test-host test-svm-full
+endif
+
+test-host:
 	go vet ./...
-	go test -count=1 ./...
+	$(if $(KVM_OK),,NSVM_KVM_TESTS=svm) go test -count=1 ./...
 	# A fixed number of executions (not a duration: under load the fuzzer's
 	# deadline can expire while its workers shut down), bounded by -timeout.
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=150000x -timeout=120s ./guestkernel/loader
+
+# The emulated-SVM suite: nsvm's tests on hardware-style KVM (SVM, nested
+# paging) under QEMU TCG. test-svm is the short run CI adds after the host's
+# own KVM tests; test-svm-full runs every test.
+test-svm:
+	test/svm/suite --quick
+
+test-svm-full:
+	test/svm/suite
 
 fuzz:
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./guestkernel/loader
