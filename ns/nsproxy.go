@@ -14,10 +14,6 @@ type World struct {
 	Live []Namespace
 	// Proxies counts live nsproxy objects (the audit).
 	Proxies int
-	// SeedEra selects Linux 3.10 semantics (5-field nsproxy, no cgroup
-	// and time namespaces, EINVAL instead of ENOSPC for pid nesting):
-	// the seam a later issue will fill; today it only gates the flags.
-	SeedEra bool
 }
 
 // HostNames are the initial UTS names (the host's).
@@ -286,9 +282,6 @@ func (w *World) copyPID(flags uint64, old *Nsproxy, cr Creator, fail FailHook) (
 		return nil, ErrInval
 	}
 	if parent.Level+1 > MaxPIDNSLevel {
-		if w.SeedEra {
-			return nil, ErrInval
-		}
 		return nil, ErrNoSpace
 	}
 	c, err := w.newCommon(PID, cr.User, cr.EUID, fail, "copy_pid_ns")
