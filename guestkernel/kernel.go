@@ -4,12 +4,16 @@
 // it reaches the vCPU only through the CPU interface below, so the model
 // can be driven without /dev/kvm.
 //
-// The flow of one guest syscall: user code executes SYSCALL, lands on the
-// entry stub (arch/x86_64), whose `out` becomes a KVM_EXIT_IO; vm's run
-// loop calls Kernel.HandleIO, which dispatches by RAX through the table
-// in syscalls.go and resumes the guest with the result. One exit per
-// syscall, no allocation on that path, registers read and written through
-// the kvm_run sync area.
+// The flow of one guest syscall: user code executes SYSCALL and lands on
+// the `int3` at LSTAR (arch/x86_64); its #BP enters the ring-0 stub on the
+// IST1 stack, whose `out` becomes a KVM_EXIT_IO. vm's run loop calls
+// Kernel.HandleIO, which checks that the exit came from the entry
+// (x86.IsSyscallExit, SyscallFrame.FromEntry: a program's own int3 is a
+// SIGTRAP), dispatches by RAX through the table in syscalls.go, writes the
+// result to RAX and rewrites the stub's iretq frame as sysretq would
+// (SyscallFrame.SyscallReturn); the stub's iretq returns to user mode. One
+// exit per syscall, no allocation on that path, registers read and written
+// through the kvm_run sync area.
 package guestkernel
 
 import (
@@ -378,8 +382,9 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (stop bool, err error) {
 			return true, err
 		}
 	default:
-		// User code executed in/out itself. On VMX that is a #GP
-		// (IOPL 0, no I/O bitmap); PVM lets it exit, so make it one.
+		// User code executed in/out itself. On VMX/SVM that is a #GP
+		// (IOPL 0, and the I/O bitmap opens only BenchPort); PVM lets
+		// it exit, so make it one.
 		k.fatalSignal(t, unix.SIGSEGV, x86.VecGP, 0, 0, r.RIP, r, s)
 		fr.ok = x86.CPL(s) == 0
 	}

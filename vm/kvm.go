@@ -1,6 +1,8 @@
 // Package vm is nsvm's KVM machine: it opens /dev/kvm, probes what the
 // platform offers, creates a VM with guest memory and vCPUs, and runs the
-// vCPU loop, handing port-I/O exits to a handler.
+// vCPU loop, handing port-I/O exits to a handler. (nsvm's guest reaches the
+// VMM only with `out` from its ring-0 stubs: see package x86.) Preemption
+// ticks arrive as Interrupt, which makes KVM_RUN return EINTR.
 //
 // vm knows KVM and x86 register files and nothing about Linux semantics:
 // the guest kernel model (package guestkernel) decides what an exit means.

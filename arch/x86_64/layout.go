@@ -5,8 +5,16 @@
 //
 // The guest "kernel" here is tiny: a handful of ring-0 pages holding the
 // descriptor tables, a kernel stack for exception frames and a few stub
-// instructions that hand every syscall and exception to the VMM through
-// port I/O. Everything a kernel does lives in Go (package guestkernel).
+// instructions. The guest enters the VMM only with an `out` from ring 0,
+// on a port that says what it is (the exit-floor benchmark's ring-3 `out`
+// to BenchPort aside). A syscall goes SYSCALL → `int3` at LSTAR (in ring 0
+// on VMX/SVM, still in ring 3 on PVM) → #BP through a DPL-3 gate on the
+// IST1 stack → the ring-0 stub `out %al,$SyscallPort; iretq`; the VMM
+// writes the result and rewrites the iretq frame to SYSCALL's return
+// context (SyscallFrame.SyscallReturn). An exception goes through its own
+// stub, `push $vector; out %al,$ExceptionPort`. The TSS I/O bitmap opens
+// only BenchPort; no other port is open to user code.
+// Everything a kernel does lives in Go (package guestkernel).
 //
 // It knows nothing of processes or namespaces.
 package x86
