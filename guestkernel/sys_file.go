@@ -15,17 +15,23 @@ func accessOK(addr, n uint64) bool {
 	return addr+n >= addr && addr+n <= taskSize
 }
 
+// buf returns the scratch buffer for a transfer of n bytes: at most
+// chunkMax of them (larger transfers are done in chunks, or short).
 func (k *Kernel) buf(n uint64) []byte {
+	n = min(n, chunkMax)
 	if n > uint64(len(k.scratch)) {
-		if n > 1<<20 {
-			n = 1 << 20 // larger transfers are done in chunks
-		}
 		k.scratch = make([]byte, n)
 	}
 	return k.scratch[:n]
 }
 
-// sysRead: read(2) on a bridged stdio fd.
+// chunkMax is the most host memory one transfer between guest memory and
+// a host fd uses at a time: larger reads and writes go through the
+// scratch buffer in pieces of this size, whatever length the guest asks
+// for.
+const chunkMax = 1 << 20
+
+// sysRead: read(2).
 func sysRead(t *Task, a *args) int64 {
 	f, e := t.files.get(a[0])
 	if e != 0 {
@@ -39,26 +45,33 @@ func sysRead(t *Task, a *args) int64 {
 	if f.flags&unix.O_ACCMODE == unix.O_WRONLY {
 		return errno(unix.EBADF)
 	}
+	return t.readFile(f, a[1], count)
+}
+
+// readFile reads count bytes (already clamped) from f into guest va.
+func (t *Task) readFile(f *file, va, count uint64) int64 {
 	switch f.kind {
 	case filePipe:
-		return t.pipeRead(f, a[1], count)
+		return t.pipeRead(f, va, count)
 	case fileProc:
-		return t.procRead(f, a[1], count)
+		return t.procRead(f, va, count)
 	case filePidfd, fileNS:
 		return errno(unix.EINVAL)
 	}
+	// One host read of at most chunkMax bytes: a short read, as a
+	// pipe or terminal gives anyway.
 	b := t.k.buf(count)
 	n, err := unix.Read(f.hostFD, b)
 	if err != nil {
 		return errno(err.(unix.Errno))
 	}
-	if e := t.mm.copyOut(a[1], b[:n]); e != 0 {
+	if e := t.mm.copyOut(va, b[:n]); e != 0 {
 		return errno(e)
 	}
 	return int64(n)
 }
 
-// sysWrite: write(2) on a bridged stdio fd.
+// sysWrite: write(2).
 func sysWrite(t *Task, a *args) int64 {
 	f, e := t.files.get(a[0])
 	if e != 0 {
@@ -72,44 +85,71 @@ func sysWrite(t *Task, a *args) int64 {
 	if f.flags&unix.O_ACCMODE == unix.O_RDONLY && f.kind == filePipe {
 		return errno(unix.EBADF)
 	}
+	return t.writeFile(f, a[1], count)
+}
+
+// writeFile writes count bytes (already clamped) at guest va to f.
+func (t *Task) writeFile(f *file, va, count uint64) int64 {
 	switch f.kind {
 	case filePipe:
-		return t.pipeWrite(f, a[1], count)
+		return t.pipeWrite(f, va, count)
 	case fileProc:
-		return t.procWrite(f, a[1], count)
+		return t.procWrite(f, va, count)
 	case filePidfd, fileNS:
 		return errno(unix.EINVAL)
 	}
-	return t.k.writeUser(t, f, a[1], count)
+	return t.k.writeHost(t, f, []iovec{{va, count}}, count, false)
 }
 
-// writeUser copies count bytes from guest va and writes them to the host
-// fd in chunks, returning what was written (or an errno if nothing was).
-func (k *Kernel) writeUser(t *Task, f *file, va, count uint64) int64 {
+// writeHost gathers total bytes from the guest segments iov and writes
+// them to the host fd f in chunks of at most chunkMax bytes. It stops at
+// a short write, an error or a fault, and returns what was written (or
+// the errno, if nothing was). A transfer of up to chunkMax bytes is one
+// host write, so its bytes reach the host fd together, as one write(2)
+// or writev(2) of them does natively. For writev (vector), each segment
+// is one copy_from_user and so one fail_usercopy site.
+func (k *Kernel) writeHost(t *Task, f *file, iov []iovec, total uint64, vector bool) int64 {
 	var done int64
-	for count > 0 {
-		b := k.buf(count)
-		got, e := t.mm.copyInPartial(b, va)
-		if got == 0 {
-			if done > 0 {
+	seg, off := 0, uint64(0) // the next byte to gather: iov[seg].base+off
+	for total > 0 {
+		b := k.buf(total)
+		n, fault := 0, unix.Errno(0)
+		for n < len(b) && seg < len(iov) {
+			v := iov[seg]
+			if off == v.len {
+				seg, off = seg+1, 0
+				continue
+			}
+			if off == 0 && vector && t.mm.usercopyFails() {
+				fault = unix.EFAULT
+				break
+			}
+			got, e := t.mm.copyInPartial(b[n:n+int(min(uint64(len(b)-n), v.len-off))], v.base+off)
+			n += got
+			off += uint64(got)
+			if e != 0 {
+				fault = e
+				break
+			}
+		}
+		if n == 0 {
+			if done > 0 || fault == 0 {
 				return done
 			}
-			return errno(e)
+			return errno(fault)
 		}
-		b = b[:got]
-		n, err := unix.Write(f.hostFD, b)
+		w, err := unix.Write(f.hostFD, b[:n])
 		if err != nil {
 			if done > 0 {
 				return done
 			}
 			return errno(err.(unix.Errno))
 		}
-		done += int64(n)
-		if n < len(b) || e != 0 {
+		done += int64(w)
+		if w < n || fault != 0 {
 			break
 		}
-		va += uint64(n)
-		count -= uint64(n)
+		total -= uint64(n)
 	}
 	return done
 }
@@ -118,28 +158,33 @@ type iovec struct{ base, len uint64 }
 
 const uioMaxIOV = 1024
 
-// readIovecs validates and reads an iovec array (import_iovec).
+// readIovecs validates and reads an iovec array (import_iovec): at most
+// UIO_MAXIOV entries, each length at most SSIZE_MAX, the total clamped
+// to MAX_RW_COUNT and the segments trimmed to it, as
+// rw_copy_check_uvector does.
 func (t *Task) readIovecs(addr, cnt uint64) ([]iovec, uint64, unix.Errno) {
 	if cnt > uioMaxIOV {
 		return nil, 0, unix.EINVAL
 	}
-	raw := make([]byte, cnt*16)
-	if e := t.mm.copyIn(raw, addr); e != 0 {
+	var raw [uioMaxIOV * 16]byte
+	if e := t.mm.copyIn(raw[:cnt*16], addr); e != 0 {
 		return nil, 0, e
 	}
 	iov := make([]iovec, cnt)
 	var total uint64
 	for i := range iov {
-		iov[i] = iovec{le.Uint64(raw[i*16:]), le.Uint64(raw[i*16+8:])}
-		if int64(iov[i].len) < 0 {
+		v := iovec{le.Uint64(raw[i*16:]), le.Uint64(raw[i*16+8:])}
+		if int64(v.len) < 0 {
 			return nil, 0, unix.EINVAL
 		}
-		if !accessOK(iov[i].base, iov[i].len) {
+		if !accessOK(v.base, v.len) {
 			return nil, 0, unix.EFAULT
 		}
-		total += iov[i].len
+		v.len = min(v.len, maxRWCount-total)
+		total += v.len
+		iov[i] = v
 	}
-	return iov, min(total, maxRWCount), 0
+	return iov, total, 0
 }
 
 // vectorArgs takes readv/writev's (fd, iov, iovcnt): the file first,
@@ -153,46 +198,38 @@ func (t *Task) vectorArgs(a *args) (*file, []iovec, uint64, unix.Errno) {
 	return f, iov, total, e
 }
 
-// sysWritev: writev(2); the iovecs are gathered into one host write so
-// that the bytes reach the host fd together, as one write does.
+// sysWritev: writev(2). On a host fd the iovecs are gathered into one
+// host write per chunkMax bytes, so that the bytes of an ordinary writev
+// reach the host fd together, as one write does.
 func sysWritev(t *Task, a *args) int64 {
 	f, iov, total, e := t.vectorArgs(a)
 	if e != 0 {
 		return errno(e)
 	}
+	if f.flags&unix.O_ACCMODE == unix.O_RDONLY && f.kind == filePipe {
+		return errno(unix.EBADF)
+	}
 	if f.kind != fileHost {
 		return t.vectored(f, iov, true)
 	}
-	b := make([]byte, total)
-	off := uint64(0)
-	for _, v := range iov {
-		n := min(v.len, total-off)
-		if e := t.mm.copyIn(b[off:off+n], v.base); e != 0 {
-			if off == 0 {
-				return errno(e)
-			}
-			break
-		}
-		off += n
-	}
-	b = b[:off]
-	n, err := unix.Write(f.hostFD, b)
-	if err != nil {
-		return errno(err.(unix.Errno))
-	}
-	return int64(n)
+	return t.k.writeHost(t, f, iov, total, true)
 }
 
-// sysReadv: readv(2), filling the iovecs in order from one host read.
+// sysReadv: readv(2). On a host fd: one host read of at most chunkMax
+// bytes (a short read, like read(2)'s), scattered over the iovecs in
+// order.
 func sysReadv(t *Task, a *args) int64 {
 	f, iov, total, e := t.vectorArgs(a)
 	if e != 0 {
 		return errno(e)
 	}
+	if f.flags&unix.O_ACCMODE == unix.O_WRONLY {
+		return errno(unix.EBADF)
+	}
 	if f.kind != fileHost {
 		return t.vectored(f, iov, false)
 	}
-	b := make([]byte, total)
+	b := t.k.buf(total)
 	n, err := unix.Read(f.hostFD, b)
 	if err != nil {
 		return errno(err.(unix.Errno))
@@ -201,6 +238,9 @@ func sysReadv(t *Task, a *args) int64 {
 	for _, v := range iov {
 		c := min(v.len, uint64(len(b)))
 		if e := t.mm.copyOut(v.base, b[:c]); e != 0 {
+			if len(b) < n {
+				return int64(n - len(b))
+			}
 			return errno(e)
 		}
 		b = b[c:]
@@ -217,20 +257,18 @@ func (t *Task) vectored(f *file, iov []iovec, write bool) int64 {
 		if v.len == 0 {
 			continue
 		}
-		a := args{0, v.base, v.len}
 		var n int64
-		switch {
-		case f.kind == filePidfd:
-			return errno(unix.EINVAL)
-		case write:
-			n = t.pipeWrite(f, a[1], a[2])
-		default:
-			n = t.pipeRead(f, a[1], a[2])
+		if write {
+			n = t.writeFile(f, v.base, v.len)
+		} else {
+			n = t.readFile(f, v.base, v.len)
 		}
 		if n < 0 {
 			if done > 0 {
 				if n == errRestart {
-					t.state, t.wait = taskRunnable, waitState{}
+					// A later segment would sleep: the call ends
+					// with what it did, and nothing is carried over.
+					t.state, t.wait, t.rwDone = taskRunnable, waitState{}, 0
 				}
 				return done
 			}
