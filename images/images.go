@@ -13,15 +13,19 @@ import (
 )
 
 // DefaultName is the name of the image that "nsvm run" runs when no
-// program is given: a static glibc hello world (src/hello.c).
-const DefaultName = "hello"
+// program is given: the tour of what nsvm is for (src/tour.c).
+const DefaultName = "tour"
 
-//go:embed bin/hello bin/hello-raw bin/fault-null bin/fault-ud2 bin/fault-div0 bin/fault-int3
+//go:embed bin/tour bin/hello bin/hello-raw bin/fault-null bin/fault-ud2 bin/fault-div0 bin/fault-int3
 var files embed.FS
 
-// Default is the ELF image named DefaultName. It is a static glibc program
-// that prints a greeting, its argc and argv[1..], uname's sysname and
-// machine, and a checksum of a 1 MiB malloc'd buffer, then exits 0.
+// Default is the ELF image named DefaultName, a static glibc program in
+// four steps: fork with live x87/SSE/AVX registers; clone into new pid,
+// UTS and IPC namespaces (pid 1, its own hostname, which /proc/self/ns
+// links differ); one allocation inside that clone failed through
+// /proc/thread-self/fail-nth, then a successful retry; pointers to
+// "nsvm bench fork", "nsvm ns" and "nsvm inject". Its output is
+// deterministic, and natively (as root) steps 1 and 2 print the same.
 var Default = mustRead(DefaultName)
 
 // names lists the embedded images, sorted.
@@ -46,8 +50,8 @@ func mustRead(name string) []byte {
 	return b
 }
 
-// Lookup returns the ELF image with the given name (for example "hello",
-// "hello-raw" or "fault-null") and whether it exists. The returned slice
+// Lookup returns the ELF image with the given name (for example "tour",
+// "hello", "hello-raw" or "fault-null") and whether it exists. The returned slice
 // is shared: callers must not modify it.
 func Lookup(name string) ([]byte, bool) {
 	for _, n := range names {
@@ -64,7 +68,8 @@ func Lookup(name string) ([]byte, bool) {
 
 // Names returns the names of all embedded images in sorted order:
 //
-//   - hello: the default image, static glibc printf/malloc/uname demo;
+//   - tour: the default image (see Default);
+//   - hello: static glibc printf/malloc/uname demo;
 //   - hello-raw: no libc, one write(2) and exit_group(0);
 //   - fault-null, fault-ud2, fault-div0, fault-int3: print one line, then
 //     die with SIGSEGV, SIGILL, SIGFPE and SIGTRAP respectively.

@@ -14,7 +14,7 @@ import (
 )
 
 // wantImages is the set of images the Makefile builds and images.go embeds.
-var wantImages = []string{"fault-div0", "fault-int3", "fault-null", "fault-ud2", "hello", "hello-raw"}
+var wantImages = []string{"fault-div0", "fault-int3", "fault-null", "fault-ud2", "hello", "hello-raw", "tour"}
 
 func TestNames(t *testing.T) {
 	got := Names()
@@ -129,15 +129,17 @@ func toolchain() string {
 	return first("gcc", "--version") + "\n" + first("ld", "--version") + "\n"
 }
 
-// TestRebuildHelloRaw rebuilds hello-raw the way "make check" does (in a
-// different directory, with the Makefile's flags) and compares the result
-// with bin/SHA256SUMS. It needs gcc; a mismatch is a failure only when the
-// local toolchain is the one recorded in bin/TOOLCHAIN.
-func TestRebuildHelloRaw(t *testing.T) {
+// rebuild builds src/<src> into <name> the way "make check" does (in a
+// different directory, with the Makefile's flags, given here without the
+// -ffile-prefix-map that rebuild adds) and compares the result with
+// bin/SHA256SUMS. It needs gcc; a mismatch is a failure only when the local
+// toolchain is the one recorded in bin/TOOLCHAIN.
+func rebuild(t *testing.T, name, src string, flags ...string) {
+	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("skipping: gcc not found in $PATH; the reproducibility check needs gcc and binutils")
 	}
-	src, err := os.ReadFile(filepath.Join("src", "hello-raw.S"))
+	text, err := os.ReadFile(filepath.Join("src", src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,29 +149,40 @@ func TestRebuildHelloRaw(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "src", "hello-raw.S"), src, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "src", src), text, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Same flags as RAWFLAGS in the Makefile.
-	cmd := exec.Command("gcc", "-static", "-nostdlib", "-Wl,--build-id=none",
-		"-ffile-prefix-map="+dir+"=.", "-o", "bin/hello-raw", "src/hello-raw.S")
+	args := append(append([]string{}, flags...), "-ffile-prefix-map="+dir+"=.", "-o", "bin/"+name, "src/"+src)
+	cmd := exec.Command("gcc", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "SOURCE_DATE_EPOCH=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gcc failed: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "bin", "hello-raw"))
+	b, err := os.ReadFile(filepath.Join(dir, "bin", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, want := sha(b), readSums(t)["hello-raw"]
+	got, want := sha(b), readSums(t)[name]
 	if got == want {
 		return
 	}
 	recorded, _ := os.ReadFile(filepath.Join("bin", "TOOLCHAIN"))
 	if local := toolchain(); local != string(recorded) {
-		t.Skipf("skipping: rebuilt hello-raw has sha256 %s, SHA256SUMS says %s, but the local toolchain\n%sis not the recorded one\n%s",
-			got, want, local, recorded)
+		t.Skipf("skipping: rebuilt %s has sha256 %s, SHA256SUMS says %s, but the local toolchain\n%sis not the recorded one\n%s",
+			name, got, want, local, recorded)
 	}
-	t.Fatalf("rebuilt hello-raw has sha256 %s, SHA256SUMS says %s (same toolchain: the build is not reproducible)", got, want)
+	t.Fatalf("rebuilt %s has sha256 %s, SHA256SUMS says %s (same toolchain: the committed binary is stale, or the build is not reproducible; run make -C images sums)",
+		name, got, want)
+}
+
+// TestRebuildHelloRaw rebuilds hello-raw (RAWFLAGS in the Makefile).
+func TestRebuildHelloRaw(t *testing.T) {
+	rebuild(t, "hello-raw", "hello-raw.S", "-static", "-nostdlib", "-Wl,--build-id=none")
+}
+
+// TestRebuildTour rebuilds the default image (CFLAGS in the Makefile), so
+// that an edit of src/tour.c without "make -C images sums" is caught.
+func TestRebuildTour(t *testing.T) {
+	rebuild(t, DefaultName, DefaultName+".c", "-static", "-O2", "-fno-asynchronous-unwind-tables", "-Wl,--build-id=none")
 }

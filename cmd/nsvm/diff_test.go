@@ -404,10 +404,14 @@ var imageExpect = map[string]struct {
 	"fault-int3": {128 + 5, "about to execute int3\n", crashTRAP},
 }
 
-// TestImages runs every image in images/bin natively and under nsvm.
+// TestImages runs every image in images/bin natively and under nsvm; the
+// default image, the tour, has its own test (TestTour, tour_test.go).
 func TestImages(t *testing.T) {
 	dir := imageDir(t)
 	for _, name := range images.Names() {
+		if name == images.DefaultName {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			want, ok := imageExpect[name]
 			if !ok {
@@ -424,17 +428,6 @@ func TestImages(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestDefaultImage checks that "nsvm run" without a program runs the
-// embedded default image: same stdout and status as images/bin/hello run
-// natively without arguments.
-func TestDefaultImage(t *testing.T) {
-	bin := filepath.Join(imageDir(t), images.DefaultName)
-	nat := checkNative(t, bin, nil, 0, "argc=1\n")
-	requireKVM(t)
-	vm := runNSVM(t, "run")
-	compare(t, nat, vm)
 }
 
 // TestTimeout checks that --timeout stops a guest that spins forever.
