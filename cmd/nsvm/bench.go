@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,20 +10,48 @@ import (
 	"nsvm/vm"
 )
 
+const benchHelp = `usage: nsvm bench fork [flags]
+
+Benchmarks. The one suite is fork: latency per call kind, memory and FPU
+sweeps and throughput, under nsvm and on the host in the same run
+('nsvm bench fork --help' for its flags). Exit status 0, or 125 for a
+usage error or when nsvm itself failed.
+`
+
+const benchForkHelp = `usage: nsvm bench fork [flags]
+
+Fork benchmarks, nsvm and the host side by side in one run: latency
+percentiles per call kind, pinned, memory and FPU sweeps, throughput, a
+breakdown of nsvm's time, the exit floor. Prints a table; writes JSON,
+benchstat lines and SVG plots to --out. Exit status 0, or 125 for a usage
+error or when nsvm itself failed.
+`
+
 // cmdBench runs `nsvm bench fork`: the fork benchmark suite, nsvm and
 // the host in the same run.
 func cmdBench(argv []string, stdout, stderr io.Writer) int {
-	if len(argv) == 0 || argv[0] != "fork" {
-		fmt.Fprintln(stderr, "usage: nsvm bench fork [--quick] [--out DIR] [--samples N]")
-		return 2
+	top := newFlags("nsvm bench", benchHelp)
+	if st, ok := top.parse(argv, stdout, stderr); !ok {
+		return st
 	}
-	fs := flag.NewFlagSet("bench fork", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	switch {
+	case top.NArg() == 0:
+		return usageError(stderr, top.cmd, "which benchmark? (nsvm bench fork [flags])")
+	case top.Arg(0) != "fork":
+		return usageError(stderr, top.cmd, "unknown benchmark %q (there is fork)", top.Arg(0))
+	}
+	fs := newFlags("nsvm bench fork", benchForkHelp)
 	quick := fs.Bool("quick", false, "a short run for CI (seconds): fewer samples and sweep points")
 	out := fs.String("out", "", "write results.json, results.bench (benchstat), memory.svg and histogram.svg here (full runs default to ./nsvm-bench)")
 	samples := fs.Int("samples", 0, "samples per measurement (default 30 quick, 200 full)")
-	if err := fs.Parse(argv[1:]); err != nil {
-		return 2
+	if st, ok := fs.parse(top.Args()[1:], stdout, stderr); !ok {
+		return st
+	}
+	if st, ok := fs.noArgs(stderr); !ok {
+		return st
+	}
+	if *samples < 0 {
+		return usageError(stderr, fs.cmd, "--samples must not be negative")
 	}
 	if _, err := vm.Open(); err != nil {
 		fmt.Fprintf(stderr, "nsvm: %v\n", err)

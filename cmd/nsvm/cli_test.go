@@ -70,7 +70,10 @@ var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 // TestNSPicture: `nsvm ns` on a scripted scenario prints the namespace
 // picture of the golden files, as text and as DOT, and its SVG is
-// well-formed XML with a box per task, nsproxy and namespace.
+// well-formed XML with a box per task, nsproxy and namespace. The picture
+// alone is on stdout (the guest's stdout goes to stderr then), so that
+// `nsvm ns --format svg PROG > f.svg` is an SVG file; with --out the
+// picture goes to the file and the guest keeps stdout.
 func TestNSPicture(t *testing.T) {
 	requireKVM(t)
 	built := cbuild.Static(t, filepath.Join("testdata", "ns_scene.c"))
@@ -83,17 +86,17 @@ func TestNSPicture(t *testing.T) {
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	const ready = "scene ready"
 	for _, format := range []string{"text", "dot"} {
 		r := runNSVM(t, "ns", "--format", format, bin)
 		if r.status != 0 {
 			t.Fatalf("%s: status %d\n%s", format, r.status, clip(r.stderr))
 		}
-		// The program's own line comes first, then the picture.
-		out := string(r.stdout)
-		_, pic, ok := strings.Cut(out, "\n")
-		if !ok || !strings.HasPrefix(out, "scene ready") {
-			t.Fatalf("%s: unexpected output:\n%s", format, out)
+		// The program's own line goes to stderr, the picture to stdout.
+		if !strings.Contains(string(r.stderr), ready) {
+			t.Errorf("%s: the guest's stdout is not on stderr:\n%s", format, clip(r.stderr))
 		}
+		pic := string(r.stdout)
 		golden := filepath.Join("testdata", "ns_scene.golden."+map[string]string{"text": "txt", "dot": "dot"}[format])
 		if *updateGolden {
 			os.WriteFile(golden, []byte(pic), 0o644)
@@ -106,13 +109,30 @@ func TestNSPicture(t *testing.T) {
 			t.Errorf("%s picture differs from %s:\n--- got\n%s--- want\n%s", format, golden, pic, want)
 		}
 	}
-	svg := filepath.Join(t.TempDir(), "scene.svg")
-	if r := runNSVM(t, "ns", "--format", "svg", "--out", svg, bin); r.status != 0 {
+	// `nsvm ns --format svg PROG > f.svg`: stdout is the SVG.
+	r := runNSVM(t, "ns", "--format", "svg", bin)
+	if r.status != 0 {
 		t.Fatalf("svg: status %d\n%s", r.status, clip(r.stderr))
+	}
+	if !strings.Contains(string(r.stderr), ready) {
+		t.Errorf("svg: the guest's stdout is not on stderr:\n%s", clip(r.stderr))
+	}
+	stdoutSVG := r.stdout
+	// --out: the picture goes to the file, the guest keeps stdout.
+	svg := filepath.Join(t.TempDir(), "scene.svg")
+	r = runNSVM(t, "ns", "--format", "svg", "--out", svg, bin)
+	if r.status != 0 {
+		t.Fatalf("svg --out: status %d\n%s", r.status, clip(r.stderr))
+	}
+	if !strings.HasPrefix(string(r.stdout), ready) {
+		t.Errorf("svg --out: the guest's stdout is not on stdout:\n%s", clip(r.stdout))
 	}
 	data, err = os.ReadFile(svg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(data, stdoutSVG) {
+		t.Errorf("the SVG on stdout differs from the one written with --out")
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	rects, texts := 0, []string{}

@@ -3,12 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,51 +33,64 @@ type Sweep struct {
 	Leaks       int                    `json:"runs_with_leaks"`
 }
 
+const injectHelp = `usage: nsvm inject [flags] PROG [ARGS...]
+
+Fault-injection sweep: run PROG once per fail-nth = 1, 2, ... armed on
+the K-th call of one system call (--syscall NAME:K), each time in a fresh
+micro-VM, until the call no longer fails; print one row per run (the
+site, its copy_process step, the errno the guest saw, the outcome, the
+auditor's verdict). With --prob, a random campaign instead. The guest's
+stdin, stdout and stderr are /dev/null.
+
+exit status: 0 when no run leaked, 1 when the auditor found a leak, 125
+for a usage error or when nsvm itself failed, 126 when PROG cannot be
+executed, 127 when PROG does not exist.
+`
+
 // cmdInject runs fault-injection sweeps: systematic (fail-nth = 1, 2, ...
 // on one call until it no longer fails) or a random campaign.
 func cmdInject(argv []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("inject", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	call := fs.String("syscall", "clone", "the call to inject into: NAME or NAME:K for its K-th occurrence (all tasks)")
-	format := fs.String("format", "table", "table or json")
+	fs := newFlags("nsvm inject", injectHelp)
+	call := syscallFlag{name: "clone", occ: 1}
+	fs.Var(&call, "syscall", "the call to inject into: `NAME[:K]`, its K-th occurrence (all tasks)")
+	format := choiceFlag{value: "table", choices: []string{"table", "json"}}
+	fs.Var(&format, "format", "output `FORMAT`: table or json")
 	site := fs.String("site", "", "inject only at this site (others do not count)")
 	maxN := fs.Int("max", 200, "give up a systematic sweep after this many runs")
-	prob := fs.Uint64("prob", 0, "random campaign: failure probability in percent at every site")
+	var prob percentFlag
+	fs.Var(&prob, "prob", "random campaign: failure probability in `PERCENT` (0-100) at every site")
 	seed := fs.Uint64("seed", 1, "random campaign: first seed (run i uses seed+i)")
 	runs := fs.Int("runs", 20, "random campaign: number of runs")
-	timeout := fs.Duration("timeout", 30*time.Second, "per-run timeout")
-	mem := fs.String("mem", "256M", "guest memory size")
-	if err := fs.Parse(argv); err != nil {
-		return 2
+	timeout := timeoutFlag(30 * time.Second)
+	fs.Var(&timeout, "timeout", "per-run timeout, a `DURATION` (0 = no limit)")
+	mem := sizeFlag(guestkernel.DefaultMem)
+	fs.Var(&mem, "mem", "guest memory `SIZE`")
+	if st, ok := fs.parse(argv, stdout, stderr); !ok {
+		return st
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "nsvm inject: which program? (nsvm inject [flags] PROG [ARGS...])")
-		return 2
+	switch {
+	case *maxN < 1:
+		return usageError(stderr, fs.cmd, "--max must be at least 1")
+	case *runs < 1:
+		return usageError(stderr, fs.cmd, "--runs must be at least 1")
+	case fs.NArg() == 0:
+		return usageError(stderr, fs.cmd, "which program? (nsvm inject [flags] PROG [ARGS...])")
 	}
-	name, occ := *call, 1
-	if n, k, ok := strings.Cut(*call, ":"); ok {
-		v, err := strconv.Atoi(k)
-		if err != nil || v < 1 {
-			fmt.Fprintf(stderr, "nsvm inject: bad --syscall %q\n", *call)
-			return 2
-		}
-		name, occ = n, v
-	}
-	memSize, err := parseSize(*mem)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm inject: --mem: %v\n", err)
-		return 2
-	}
+	name, occ := call.name, call.occ
 	prog := fs.Arg(0)
-	image, err := os.ReadFile(prog)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsvm: %s: %v\n", prog, unwrapPath(err))
-		return exitNotFound
+	image, st := readProgram(prog, stderr)
+	if st != 0 {
+		return st
 	}
-	if _, err := loader.Parse(image); err != nil {
+	img, err := loader.Parse(image)
+	if err != nil {
 		fmt.Fprintf(stderr, "nsvm: %s: %v\n", prog, err)
 		return exitNoExec
 	}
+	if st := checkMem(fs, uint64(mem), img, prog, stderr); st != 0 {
+		return st
+	}
+	memSize := uint64(mem)
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "nsvm: %v\n", err)
@@ -88,8 +99,8 @@ func cmdInject(argv []string, stdout, stderr io.Writer) int {
 	defer null.Close()
 	abs, _ := filepath.Abs(prog)
 	sw := &Sweep{Program: prog, Syscall: name, Occurrence: occ, Mode: "fail-nth"}
-	if *prob > 0 {
-		sw.Mode, sw.Seed, sw.Probability = "random", *seed, *prob
+	if prob > 0 {
+		sw.Mode, sw.Seed, sw.Probability = "random", *seed, uint64(prob)
 	}
 	progress := newProgress(stderr)
 	start := time.Now()
@@ -98,9 +109,9 @@ func cmdInject(argv []string, stdout, stderr io.Writer) int {
 		cfg := guestkernel.Config{Image: image, Path: prog, ExePath: abs, Args: fs.Args(), Env: os.Environ(),
 			Stdin: int(null.Fd()), Stdout: int(null.Fd()), Stderr: int(null.Fd()), Log: io.Discard,
 			Fault: in, FailArm: arm}
-		st, _, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: *timeout})
+		st, _, err := guestkernel.RunProgram(cfg, guestkernel.RunOptions{Mem: memSize, Timeout: time.Duration(timeout)})
 		if errors.Is(err, guestkernel.ErrTimeout) {
-			err = fmt.Errorf("timed out after %v", *timeout)
+			err = fmt.Errorf("timed out after %v", timeout)
 		}
 		row := guestkernel.SweepRowFrom(nth, arm.Result(), st, err)
 		if in != nil && len(in.Injected) > 0 && row.Site == "" {
@@ -129,7 +140,7 @@ func cmdInject(argv []string, stdout, stderr io.Writer) int {
 			in := fault.NewInjector(*seed + uint64(i))
 			in.Site = *site
 			for _, c := range []fault.Capability{fault.Failslab, fault.PageAlloc} {
-				in.Attrs[c].Probability, in.Attrs[c].Times = *prob, -1
+				in.Attrs[c].Probability, in.Attrs[c].Times = uint64(prob), -1
 			}
 			row, err := one(0, in)
 			row.Nth = uint32(i) // the run index (seed = --seed + index)
@@ -152,7 +163,7 @@ func cmdInject(argv []string, stdout, stderr io.Writer) int {
 			sw.Leaks++
 		}
 	}
-	if *format == "json" {
+	if format.value == "json" {
 		e := json.NewEncoder(stdout)
 		e.SetIndent("", "  ")
 		e.Encode(sw)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,28 +9,37 @@ import (
 	"nsvm/ns"
 )
 
+const nsHelp = `usage: nsvm ns [flags] PROG [ARGS...]
+
+Run PROG as nsvm run does and print its namespace picture (tasks ->
+nsproxy -> namespaces, as lsns does), taken when PROG starts to exit.
+The picture goes to stdout, and the guest's stdout then goes to nsvm's
+stderr, so that stdout holds the picture alone (nsvm ns --format svg PROG
+> f.svg is an SVG file). With --out FILE, the picture goes to FILE and
+the guest keeps stdout. The run flags are those of nsvm run.
+` + exitHelp
+
 // cmdNS runs a program and prints the namespace picture taken when the
 // program starts to exit (its children may still be running then).
 func cmdNS(argv []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ns", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("nsvm ns", nsHelp)
 	o := addRunFlags(fs)
-	format := fs.String("format", "text", "text (lsns-style), dot (Graphviz) or svg")
+	format := choiceFlag{value: "text", choices: []string{"text", "dot", "svg"}}
+	fs.Var(&format, "format", "picture `FORMAT`: text (lsns-style), dot (Graphviz) or svg")
 	out := fs.String("out", "", "write the picture to this file instead of stdout")
-	if err := fs.Parse(argv); err != nil {
-		return 2
+	if st, ok := fs.parse(argv, stdout, stderr); !ok {
+		return st
 	}
-	if *format != "text" && *format != "dot" && *format != "svg" {
-		fmt.Fprintf(stderr, "nsvm ns: --format must be text, dot or svg\n")
-		return 2
+	if fs.NArg() == 0 {
+		return usageError(stderr, fs.cmd, "which program? (nsvm ns [flags] PROG [ARGS...])")
 	}
 	var pic *ns.Picture
-	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "nsvm ns: which program? (nsvm ns [flags] PROG [ARGS...])\n")
-		return 2
-	}
-	status := o.run(fs.Args(), stderr, func(o *runOpts) {
+	status := o.run(fs, fs.Args(), stderr, func(o *runOpts) {
 		o.cfg.OnMainExit = func(k *guestkernel.Kernel) { pic = k.NamespacePicture() }
+		if *out == "" {
+			// stdout is the picture's: the guest writes to stderr.
+			o.cfg.Stdout = 2
+		}
 	})
 	if pic == nil {
 		return status
@@ -46,7 +54,7 @@ func cmdNS(argv []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		w = f
 	}
-	switch *format {
+	switch format.value {
 	case "text":
 		pic.WriteText(w)
 	case "dot":
