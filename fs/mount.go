@@ -428,7 +428,6 @@ const (
 	clMakeShared     = 0x08
 	clPrivate        = 0x10
 	clSharedToSlave  = 0x20
-	clUnprivileged   = 0x40
 )
 
 // cloneMnt is clone_mnt: a new mount of old's super block rooted at
@@ -459,22 +458,6 @@ func (v *VFS) cloneMnt(old *Mount, root *Dentry, flag int) (*Mount, error) {
 	if flag&clMakeShared != 0 && m.share == nil {
 		v.setShared(m)
 	}
-	if flag&clUnprivileged != 0 {
-		// Don't allow an unprivileged user to change mount flags.
-		m.flags |= MntLockAtime
-		if m.flags&MntReadonly != 0 {
-			m.flags |= MntLockReadonly
-		}
-		if m.flags&MntNoDev != 0 {
-			m.flags |= MntLockNoDev
-		}
-		if m.flags&MntNoSUID != 0 {
-			m.flags |= MntLockNoSUID
-		}
-		if m.flags&MntNoExec != 0 {
-			m.flags |= MntLockNoExec
-		}
-	}
 	return m, nil
 }
 
@@ -484,13 +467,20 @@ func (v *VFS) cloneMnt(old *Mount, root *Dentry, flag int) (*Mount, error) {
 // that is also locked is EPERM, since leaving it out would reveal what
 // it covers. On failure everything copied is freed.
 func (v *VFS) copyTree(old *Mount, d *Dentry, flag int) (*Mount, error) {
+	m, _, err := v.copyTreeMap(old, d, flag)
+	return m, err
+}
+
+// copyTreeMap is copyTree that also says which copy each original got.
+func (v *VFS) copyTreeMap(old *Mount, d *Dentry, flag int) (*Mount, map[*Mount]*Mount, error) {
 	if flag&clCopyUnbindable == 0 && old.flags&MntUnbindable != 0 {
-		return nil, unix.EINVAL
+		return nil, nil, unix.EINVAL
 	}
 	res, err := v.cloneMnt(old, d, flag)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	copies := map[*Mount]*Mount{old: res}
 	var walk func(src, dst *Mount) error
 	walk = func(src, dst *Mount) error {
 		for _, c := range append([]*Mount(nil), src.children...) {
@@ -508,6 +498,7 @@ func (v *VFS) copyTree(old *Mount, d *Dentry, flag int) (*Mount, error) {
 				return err
 			}
 			v.attachMnt(q, dst, c.mountpoint)
+			copies[c] = q
 			if err := walk(c, q); err != nil {
 				return err
 			}
@@ -516,9 +507,9 @@ func (v *VFS) copyTree(old *Mount, d *Dentry, flag int) (*Mount, error) {
 	}
 	if err := walk(old, res); err != nil {
 		v.umountTree(res)
-		return nil, err
+		return nil, nil, err
 	}
-	return res, nil
+	return res, copies, nil
 }
 
 // treeMounts lists m and every mount below it, parents first.

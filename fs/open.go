@@ -15,7 +15,7 @@ const (
 	oSync      = 0x101000 // __O_SYNC | O_DSYNC
 	// resolveCached is RESOLVE_CACHED (Linux 5.12).
 	resolveCached = 0x20
-	fasync     = 0x2000
+	fasync        = 0x2000
 
 	validOpenFlags = unix.O_RDONLY | unix.O_WRONLY | unix.O_RDWR | unix.O_CREAT | unix.O_EXCL |
 		unix.O_NOCTTY | unix.O_TRUNC | unix.O_APPEND | unix.O_NONBLOCK | oSync | unix.O_DSYNC |

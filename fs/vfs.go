@@ -96,28 +96,28 @@ type VFS struct {
 
 	// mu guards everything below, and the dentry, mount and namespace
 	// trees (see the type comment).
-	mu          sync.Mutex
-	mountHash   map[mountKey]*Mount
-	shadowed    map[*Mount]*Mount // a mount → the one it covers at the same place
-	mountIDs    map[int]bool      // mnt_id_ida
-	mountSeq    uint64
-	groupIDs    map[int]bool // peer group ids in use (mnt_group_ida)
-	nextNSID    uint64
-	anonDevs    map[uint32]bool // minors of anonymous devices in use (unnamed_dev_ida)
-	types       map[string]*FileSystemType
+	mu        sync.Mutex
+	mountHash map[mountKey]*Mount
+	shadowed  map[*Mount]*Mount // a mount → the one it covers at the same place
+	mountIDs  map[int]bool      // mnt_id_ida
+	mountSeq  uint64
+	groupIDs  map[int]bool // peer group ids in use (mnt_group_ida)
+	nextNSID  uint64
+	anonDevs  map[uint32]bool // minors of anonymous devices in use (unnamed_dev_ida)
+	types     map[string]*FileSystemType
 }
 
 // New returns an empty VFS. hook may be nil.
 func New(hook AllocHook) *VFS {
 	return &VFS{
-		hook:        hook,
-		mountHash:   map[mountKey]*Mount{},
-		shadowed:    map[*Mount]*Mount{},
-		mountIDs:    map[int]bool{},
-		groupIDs:    map[int]bool{},
-		nextNSID:    1,
-		anonDevs:    map[uint32]bool{},
-		types:       map[string]*FileSystemType{},
+		hook:      hook,
+		mountHash: map[mountKey]*Mount{},
+		shadowed:  map[*Mount]*Mount{},
+		mountIDs:  map[int]bool{},
+		groupIDs:  map[int]bool{},
+		nextNSID:  1,
+		anonDevs:  map[uint32]bool{},
+		types:     map[string]*FileSystemType{},
 	}
 }
 
