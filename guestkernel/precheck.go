@@ -30,11 +30,13 @@ func MinMem(img *loader.Image) uint64 {
 	return (need + mib - 1) &^ (mib - 1)
 }
 
-// SyscallNumber returns the x86-64 number of the Linux system call
-// called name, as --trace and FailArm name them.
+// SyscallNumber returns the x86-64 number of the system call called
+// name, as --trace and FailArm name them (sysName): a name it accepts is
+// one an armed call can match.
 func SyscallNumber(name string) (int, bool) {
-	for nr, n := range sysNames {
-		if n != "" && n == name {
+	// x86-64 numbers are below 512, where the x32 ABI's begin.
+	for nr := 0; nr < 512; nr++ {
+		if sysName(uint64(nr)) == name {
 			return nr, true
 		}
 	}
