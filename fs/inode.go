@@ -26,6 +26,9 @@ func (t Timespec) Before(u Timespec) bool {
 type Inode struct {
 	sb  *SuperBlock
 	Ino uint64
+	// typ is the S_IFMT bits, which never change: reading them needs
+	// no lock.
+	typ uint32
 
 	// refs is i_count; guarded by VFS.mu.
 	refs int
@@ -64,17 +67,17 @@ func (i *Inode) Lock() { i.mu.Lock() }
 // Unlock releases it.
 func (i *Inode) Unlock() { i.mu.Unlock() }
 
-// IsDir reports S_ISDIR; the mode's type never changes, so no lock.
-func (i *Inode) IsDir() bool { return i.Mode&unix.S_IFMT == unix.S_IFDIR }
+// IsDir reports S_ISDIR; the type never changes, so no lock.
+func (i *Inode) IsDir() bool { return i.typ == unix.S_IFDIR }
 
 // IsReg reports S_ISREG.
-func (i *Inode) IsReg() bool { return i.Mode&unix.S_IFMT == unix.S_IFREG }
+func (i *Inode) IsReg() bool { return i.typ == unix.S_IFREG }
 
 // IsSymlink reports S_ISLNK.
-func (i *Inode) IsSymlink() bool { return i.Mode&unix.S_IFMT == unix.S_IFLNK }
+func (i *Inode) IsSymlink() bool { return i.typ == unix.S_IFLNK }
 
 // Type returns the S_IFMT bits.
-func (i *Inode) Type() uint32 { return i.Mode & unix.S_IFMT }
+func (i *Inode) Type() uint32 { return i.typ }
 
 // Get takes a reference (ihold). The caller holds VFS.mu: file systems
 // call it from their operations, which the VFS calls with it held.
@@ -351,7 +354,7 @@ func (sb *SuperBlock) NewInode(o Owner) (*Inode, error) {
 	if err := sb.vfs.Alloc(SiteInode, KindInode); err != nil {
 		return nil, err
 	}
-	ino := &Inode{sb: sb, refs: 1, Mode: o.Mode, UID: o.UID, GID: o.GID, Rdev: o.Rdev, Nlink: 1}
+	ino := &Inode{sb: sb, refs: 1, typ: o.Mode & unix.S_IFMT, Mode: o.Mode, UID: o.UID, GID: o.GID, Rdev: o.Rdev, Nlink: 1}
 	sb.vfs.mu.Lock()
 	ino.Ino = sb.nextIno
 	sb.nextIno++

@@ -457,7 +457,18 @@ func (v *VFS) vfsOpen(p Path, f *File) error {
 			return err
 		}
 	}
-	ops, err := f.inode.sb.Ops.Open(f.inode, f)
+	var ops FileOperations
+	var err error
+	switch f.inode.Type() {
+	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
+		if v.special == nil || f.inode.Type() == unix.S_IFSOCK {
+			// A socket cannot be opened (ENXIO, open(2)).
+			return unix.ENXIO
+		}
+		ops, err = v.special(f.inode, f)
+	default:
+		ops, err = f.inode.sb.Ops.Open(f.inode, f)
+	}
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,7 @@ type VFS struct {
 	nextNSID  uint64
 	anonDevs  map[uint32]bool // minors of anonymous devices in use (unnamed_dev_ida)
 	types     map[string]*FileSystemType
+	special   SpecialOpener
 }
 
 // New returns an empty VFS. hook may be nil.
