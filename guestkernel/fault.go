@@ -53,7 +53,7 @@ func (k *Kernel) exception(t *Task, r *kvm.Regs, s *kvm.Sregs) error {
 		if err != nil {
 			// Out of guest memory: Linux's OOM killer would SIGKILL.
 			fmt.Fprintf(k.cfg.Log, "nsvm: out of guest memory serving a fault at %#x; killing %s (raise --mem)\n", addr, t.comm)
-			k.fatalSignal(t, unix.SIGKILL, vec, f.errCode, addr, f.rip, r, s)
+			k.fatalSignal(t, unix.SIGKILL, vec, f.errCode, addr, f.rip, userRegs(r, &f), s)
 			return nil
 		}
 		if good {
@@ -123,7 +123,9 @@ func (k *Kernel) crashReport(t *Task, sig unix.Signal, vec int, errCode, addr, r
 		fmt.Fprintf(&b, " [%s], fault address %#x", pfString(errCode), addr)
 	}
 	fmt.Fprintf(&b, "\n  at RIP %#x\n", rip)
-	// Show the user segments from the frame, not the stub's ring-0 ones.
+	// r is the user's register file at the fault (userRegs: RIP, RSP and
+	// RFLAGS from the exception frame, not the stub's). Show the user
+	// segments too, not the stub's ring-0 ones.
 	us := *s
 	us.CS, us.SS = x86.UserCS(), x86.UserDS()
 	for _, line := range strings.Split(vm.DumpRegs(r, &us), "\n") {
