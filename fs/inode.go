@@ -2,6 +2,7 @@ package fs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -262,8 +263,9 @@ type SuperOperations interface {
 
 // MagicLinker is implemented by file systems whose symbolic links are
 // "magic" (procfs's /proc/<pid>/fd/N, cwd, root, exe): following one
-// jumps to a path instead of resolving a string (nd_jump_link). The
-// returned path carries references.
+// jumps to a path instead of resolving a string (nd_jump_link). JumpLink
+// is called with VFS.mu held; it returns the path with references taken
+// by Path.Hold, or a zero Path for an ordinary symlink.
 type MagicLinker interface {
 	JumpLink(ino *Inode) (Path, error)
 }
@@ -313,7 +315,7 @@ type SuperBlock struct {
 	// active is s_active: the mounts of this super block; guarded by
 	// VFS.mu.
 	active  int
-	nextIno uint64
+	nextIno atomic.Uint64 // get_next_ino
 
 	Private any
 }
@@ -336,7 +338,7 @@ func (v *VFS) NewSuper(t *FileSystemType, source string, ops SuperOperations) (*
 	v.mu.Lock()
 	dev := v.allocAnonDev()
 	v.mu.Unlock()
-	return &SuperBlock{vfs: v, Type: t, Dev: dev, Source: source, Ops: ops, MaxBytes: 1<<63 - 1, nextIno: 1}, nil
+	return &SuperBlock{vfs: v, Type: t, Dev: dev, Source: source, Ops: ops, MaxBytes: 1<<63 - 1}, nil
 }
 
 // DestroySuper frees a super block that never got a root (a failed
@@ -349,16 +351,14 @@ func (sb *SuperBlock) DestroySuper() {
 }
 
 // NewInode allocates an inode of sb (new_inode + get_next_ino) with one
-// reference, owned by the caller.
+// reference, owned by the caller. File systems call it from their
+// operations, with or without VFS.mu held; it does not take it.
 func (sb *SuperBlock) NewInode(o Owner) (*Inode, error) {
 	if err := sb.vfs.Alloc(SiteInode, KindInode); err != nil {
 		return nil, err
 	}
 	ino := &Inode{sb: sb, refs: 1, typ: o.Mode & unix.S_IFMT, Mode: o.Mode, UID: o.UID, GID: o.GID, Rdev: o.Rdev, Nlink: 1}
-	sb.vfs.mu.Lock()
-	ino.Ino = sb.nextIno
-	sb.nextIno++
-	sb.vfs.mu.Unlock()
+	ino.Ino = sb.nextIno.Add(1)
 	return ino, nil
 }
 

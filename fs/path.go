@@ -47,3 +47,7 @@ func (p Path) Put() {
 	defer v.mu.Unlock()
 	p.put()
 }
+
+// Hold takes references like Get, for callers that already hold VFS.mu:
+// file system callbacks such as MagicLinker.JumpLink.
+func (p Path) Hold() Path { return p.get() }
