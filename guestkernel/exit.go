@@ -59,6 +59,9 @@ func (k *Kernel) doExit(t *Task, status int) {
 	if t.tg.exiting {
 		status = t.tg.exitStatus
 	}
+	if k.cfg.Trace != nil {
+		k.traceDeath(t, status)
+	}
 	wasBlocked := t.state == taskBlocked
 	if wasBlocked {
 		k.cancelWait(t)

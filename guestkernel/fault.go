@@ -98,15 +98,23 @@ func (k *Kernel) fatalSignal(t *Task, sig unix.Signal, vec int, errCode, addr, r
 	// force_sig_fault: a handler that is installed and not blocked
 	// runs (the frame is built on the way back to user mode); otherwise
 	// the disposition is reset to default and the process dies.
-	if t.hasHandler(int(sig)) && t.sigmask&sigBit(int(sig)) == 0 {
-		code := int32(segvMaperr)
+	// The siginfo Linux's trap handlers give (--trace prints it for a
+	// fatal one too): a page fault's address, the instruction's for
+	// #DE and #UD, SI_KERNEL for the rest (#GP, int3).
+	code := int32(siKernel)
+	switch vec {
+	case x86.VecPF:
+		code = segvMaperr
 		if errCode&x86.PFPresent != 0 {
 			code = segvAccerr
 		}
-		if vec != x86.VecPF {
-			code = siKernel
-		}
-		t.sigInfo[sig-1] = siginfo{signo: int32(sig), code: code, addr: addr, fault: true}
+	case x86.VecDE:
+		code, addr = 1, rip // FPE_INTDIV
+	case x86.VecUD:
+		code, addr = 2, rip // ILL_ILLOPN
+	}
+	t.sigInfo[sig-1] = siginfo{signo: int32(sig), code: code, addr: addr, fault: true}
+	if t.hasHandler(int(sig)) && t.sigmask&sigBit(int(sig)) == 0 {
 		t.faultErr, t.faultTrap = errCode, uint64(vec)
 		t.pending |= sigBit(int(sig))
 		return

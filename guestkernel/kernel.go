@@ -115,6 +115,7 @@ type Kernel struct {
 	runq     []*Task
 
 	nrThreads, maxThreads int
+	trace                 *kernelTrace // --trace (trace.go)
 	futexQ                []futexWaiter
 	pipeIno               uint64
 
@@ -331,6 +332,7 @@ func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 		}
 	}()
 	err := c.Run(k)
+	k.traceFlush()
 	if err != nil {
 		return k.status, err
 	}

@@ -281,6 +281,9 @@ func (k *Kernel) switchTo(c *vm.VCPU, next *Task, r *kvm.Regs, s *kvm.Sregs, fr 
 	}
 	next.onCPU = true
 	k.current = next
+	if k.cfg.Trace != nil {
+		k.traceRun(next)
+	}
 	return dirty, nil
 }
 

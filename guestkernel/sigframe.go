@@ -97,6 +97,9 @@ func (k *Kernel) interruptSleep(t *Task, sig int) {
 		return
 	}
 	w := t.wait
+	if k.cfg.Trace != nil {
+		k.traceInterrupted(t, w)
+	}
 	k.cancelWait(t)
 	restartable := w.kind == waitChild || w.kind == waitPipeRead || w.kind == waitPipeWrite
 	restart := restartable && t.sighand.actions[sig-1].flags&saRestart != 0
@@ -203,6 +206,9 @@ func (k *Kernel) setupFrame(t *Task, sig int) bool {
 	le.PutUint64(uc[sigmaskOffset:], t.sigmask)
 	if si.signo == 0 {
 		si = siginfo{signo: int32(sig), code: siKernel}
+	}
+	if k.cfg.Trace != nil {
+		k.traceHandler(t, sig, si)
 	}
 	info := si.bytes()
 	copy(b[8+ucontextSize:], info[:])

@@ -126,6 +126,9 @@ func (k *Kernel) deliver(t *Task, sig int) {
 		case sigIgn:
 			t.pending &^= sigBit(sig)
 			tg.pending &^= sigBit(sig)
+			if k.cfg.Trace != nil {
+				k.traceIgnored(t, sig)
+			}
 			return
 		case sigDfl:
 		default:
@@ -144,8 +147,14 @@ func (k *Kernel) deliver(t *Task, sig int) {
 	tg.pending &^= sigBit(sig)
 	switch defaultAction(sig) {
 	case actIgnore, actCont:
+		if k.cfg.Trace != nil {
+			k.traceIgnored(t, sig)
+		}
 		return
 	case actStop:
+		if k.cfg.Trace != nil {
+			k.traceStop(t, sig)
+		}
 		k.stopGroup(tg, sig)
 	case actTerm:
 		k.exitGroup(tg, sig)

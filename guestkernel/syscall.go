@@ -2,7 +2,6 @@ package guestkernel
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
@@ -17,11 +16,9 @@ type args [6]uint64
 // negative errno on failure, as a kernel's sys_* function does.
 type sysFunc func(t *Task, a *args) int64
 
-// syscallEntry is one row of the table: the handler and how --trace
-// prints its arguments (see trace.go for the letters).
+// syscallEntry is one row of the table: the handler.
 type syscallEntry struct {
-	fn  sysFunc
-	fmt string
+	fn sysFunc
 }
 
 // forks reports the process-creating syscalls, which need the caller's
@@ -57,7 +54,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		k.forkFrame.regs.RSP = f.UserRSP()
 	}
 	if k.cfg.Trace != nil {
-		k.traceEnter(t, nr, e, a)
+		k.traceEnter(t, nr, a)
 	}
 	var armed bool
 	var before auditState
@@ -85,23 +82,26 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		f.SyscallReturn(r)
 		f.SetUserRIP(r.RCX - 2)
 		t.wait.nr = nr
+		if k.cfg.Trace != nil {
+			k.traceSleep(t, nr, true)
+		}
 	case errBlocked:
 		f.SyscallReturn(r)
 		t.wait.nr = nr
 		if k.cfg.Trace != nil {
-			k.traceUnfinished(t)
+			k.traceSleep(t, nr, false)
 		}
 	case errSigreturn:
 		// The context came from the signal frame (t.ctx, off the vCPU):
 		// the task goes on first, through a full load.
 		k.runq = append([]*Task{t}, k.runq...)
 		if k.cfg.Trace != nil {
-			fmt.Fprintf(k.cfg.Trace, "%s = %d\n", strings.ReplaceAll(t.traceLine, "\x00", "..."), int64(t.ctx.regs.RAX))
+			k.traceExit(t, nr, int64(t.ctx.regs.RAX))
 		}
 	case errYield:
 		ret = 0
 		if k.cfg.Trace != nil {
-			k.traceExit(t, nr, e, a, ret)
+			k.traceExit(t, nr, ret)
 		}
 		r.RAX = 0
 		f.SyscallReturn(r)
@@ -110,7 +110,7 @@ func (k *Kernel) syscall(t *Task, r *kvm.Regs, s *kvm.Sregs, f x86.SyscallFrame)
 		k.runq = append(k.runq, t)
 	default:
 		if k.cfg.Trace != nil {
-			k.traceExit(t, nr, e, a, ret)
+			k.traceExit(t, nr, ret)
 		}
 		r.RAX = uint64(ret)
 		f.SyscallReturn(r)
@@ -128,11 +128,4 @@ func (k *Kernel) unknownSyscall(nr uint64) int64 {
 		}
 	}
 	return errno(unix.ENOSYS)
-}
-
-func sysName(nr uint64) string {
-	if nr < uint64(len(sysNames)) && sysNames[nr] != "" {
-		return sysNames[nr]
-	}
-	return fmt.Sprintf("syscall_%d", nr)
 }

@@ -136,8 +136,8 @@ type Task struct {
 	// onCPU reports that the task's context is live in the vCPU.
 	onCPU bool
 
-	// traceLine holds a --trace line between entry and exit.
-	traceLine string
+	// trace is the task's part of --trace (trace.go), nil when off.
+	trace *taskTrace
 	// sregsDirty asks the return to user mode to load fsBase/gsBase.
 	sregsDirty bool
 	// rwDone is how much of a blocking pipe write is done across its

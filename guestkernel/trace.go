@@ -1,206 +1,359 @@
 package guestkernel
 
+// --trace: the kernel tells package strace what happens, when it
+// happens, and strace prints it as strace -f would.
+//
+// A syscall's entry prints before its handler runs and its result after,
+// on the same line unless another task printed in between. A syscall
+// that sleeps prints its result when the task really runs again (the
+// switch to it), so that a parent's wait4 result comes after its child's
+// "+++ exited" line. A pipe read or write that sleeps re-executes its
+// SYSCALL when woken: that second execution continues the first line. A
+// signal with a handler that interrupts a sleep ends the call with the
+// kernel's restart code (ERESTARTSYS, ...), as the tracer of a real
+// kernel sees it, before the "--- SIG ---" line of its delivery. Signals
+// whose action is to ignore them still print when their target next
+// returns to user mode, as under ptrace. A task killed while another runs
+// is reported after that task's current syscall line, the order in which
+// the victim would notice on Linux.
+
 import (
-	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"nsvm/guestkernel/strace"
 )
 
-// --trace prints each syscall as strace does: name(args) = result. The
-// format string of a table row has one letter per argument:
-//
-//	d  signed decimal        u  unsigned decimal     x  hex
-//	p  pointer (NULL or hex) s  C string (a path)
-//	o  octal (file modes)
-//	m  mmap/mprotect protection bits
-//	W  buffer the guest passes in, length in the next argument
-//	R  buffer the kernel fills, length = the result
-//
-// Unknown syscalls print their six arguments in hex.
-
-const traceStrMax = 32
-
-func (k *Kernel) traceEnter(t *Task, nr uint64, e *syscallEntry, a *args) {
-	var b strings.Builder
-	b.WriteString(k.tracePrefix(t))
-	b.WriteString(sysName(nr))
-	b.WriteByte('(')
-	format := "xxxxxx"
-	if e != nil {
-		format = e.fmt
-	}
-	for i, c := range format {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if c == 'R' {
-			// Printed after the call, when the data exists.
-			b.WriteString("\x00")
-			continue
-		}
-		b.WriteString(k.traceArg(t, byte(c), a, i))
-	}
-	b.WriteByte(')')
-	t.traceLine = b.String()
+// kernelTrace is the trace of a run.
+type kernelTrace struct {
+	tr *strace.Tracer
+	// sys is the task whose syscall is being executed now.
+	sys *Task
+	// later holds what other tasks do meanwhile (die, stop), printed
+	// once the current syscall's line is out.
+	later []func()
 }
 
-func (k *Kernel) traceExit(t *Task, nr uint64, e *syscallEntry, a *args, ret int64) {
-	line := t.traceLine
-	if e != nil {
-		for i, c := range e.fmt {
-			if c == 'R' {
-				s := fmt.Sprintf("%#x", a[i])
-				if ret >= 0 {
-					s = k.quoteUser(t, a[i], uint64(ret))
-				}
-				line = strings.Replace(line, "\x00", s, 1)
-			}
+// taskTrace is a task's part of the trace.
+type taskTrace struct {
+	p     *strace.Proc
+	state traceState
+	// result of a syscall that finished while the task slept
+	// (traceWoken); code, the restart code of one a signal interrupted.
+	result int64
+	code   int
+	// death, set when the task dies inside its own syscall: reported
+	// when the syscall returns.
+	death *traceDeath
+	// sigs are ignored signals to show when the task next returns to
+	// user mode.
+	sigs []strace.Siginfo
+}
+
+type traceDeath struct {
+	status int
+	si     strace.Siginfo
+}
+
+type traceState uint8
+
+const (
+	trIdle    traceState = iota
+	trRunning            // its syscall is being executed now
+	trRestart            // asleep; the syscall runs again when woken
+	trSleep              // asleep; the waker sets the result
+	trWoken              // the syscall finished while asleep: result
+	trIntr               // a signal with a handler interrupted the sleep: code
+)
+
+func (k *Kernel) tracing() *kernelTrace {
+	if k.trace == nil {
+		k.trace = &kernelTrace{tr: strace.New(k.cfg.Trace)}
+	}
+	return k.trace
+}
+
+// traceOf returns t's trace, and starts tracing t on its first event.
+func (k *Kernel) traceOf(t *Task) *taskTrace {
+	if t.trace == nil {
+		t.trace = &taskTrace{p: k.tracing().tr.Attach(t.tid)}
+	}
+	return t.trace
+}
+
+// traceMem reads guest memory for the trace: only present, user-readable
+// pages, and nothing is faulted in or counted as a user copy.
+type traceMem struct{ mm *MM }
+
+func (m traceMem) Read(addr uint64, b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if m.mm == nil || addr+uint64(len(b)) < addr {
+		return false
+	}
+	c := m.mm.peek(addr, len(b))
+	if c.base != addr || len(c.bytes) != len(b) {
+		return false
+	}
+	copy(b, c.bytes)
+	return true
+}
+
+// traceEnter prints the entry of t's syscall nr, unless it is the second
+// execution of a syscall that slept (trRestart), which goes on with the
+// first one's line.
+func (k *Kernel) traceEnter(t *Task, nr uint64, a *args) {
+	kt, tt := k.tracing(), k.traceOf(t)
+	kt.sys = t
+	if tt.state == trRestart && tt.p.InSyscall() {
+		if n, _ := tt.p.Syscall(); n == nr {
+			tt.state = trRunning
+			return
 		}
 	}
-	switch {
-	case !t.alive():
-		fmt.Fprintf(k.cfg.Trace, "%s = ?\n", line)
-		if st := statusFromWait(t.exitStatus); st.Signal != 0 {
-			fmt.Fprintf(k.cfg.Trace, "%s+++ killed by %s +++\n", k.tracePrefix(t), sigName(st.Signal))
-		} else {
-			fmt.Fprintf(k.cfg.Trace, "%s+++ exited with %d +++\n", k.tracePrefix(t), st.Code)
-		}
-	case ret < 0 && ret >= -4095:
-		en := unix.Errno(-ret)
-		fmt.Fprintf(k.cfg.Trace, "%s = -1 %s (%s)\n", line, unix.ErrnoName(en), errText(en))
-	case nr == 9 || nr == 12 || ret > 0xffff:
-		fmt.Fprintf(k.cfg.Trace, "%s = %#x\n", line, uint64(ret))
-	default:
-		fmt.Fprintf(k.cfg.Trace, "%s = %d\n", line, ret)
+	tt.state = trRunning
+	tt.p.Enter(nr, *a, traceMem{t.mm}, k.sysUserRSP)
+}
+
+// traceExit prints the result of t's syscall (or how t died in it), then
+// what happened to other tasks meanwhile.
+func (k *Kernel) traceExit(t *Task, nr uint64, ret int64) {
+	kt, tt := k.tracing(), k.traceOf(t)
+	kt.sys = nil
+	tt.state = trIdle
+	if d := tt.death; d != nil {
+		tt.death = nil
+		k.traceReport(tt, d, ret, true, traceMem{})
+	} else {
+		tt.p.Exit(ret, traceMem{t.mm})
+	}
+	if forks(nr) && ret > 0 {
+		k.traceAttachNew()
+	}
+	k.traceLater()
+	k.traceSigs(t)
+}
+
+// traceSleep notes that t's syscall went to sleep: restart, it runs again
+// when t is woken; otherwise the waker sets its result.
+func (k *Kernel) traceSleep(t *Task, nr uint64, restart bool) {
+	kt, tt := k.tracing(), k.traceOf(t)
+	kt.sys = nil
+	tt.state = trSleep
+	if restart {
+		tt.state = trRestart
+	}
+	if forks(nr) {
+		k.traceAttachNew() // vfork's child
+	}
+	k.traceLater()
+}
+
+// traceResumed notes the result of a sleeping syscall that finished
+// (wake); it prints when the task runs (traceRun).
+func (k *Kernel) traceResumed(t *Task, nr uint64, result int64) {
+	tt := k.traceOf(t)
+	if tt.state == trSleep {
+		tt.state, tt.result = trWoken, result
 	}
 }
 
-func errText(e unix.Errno) string {
-	s := e.Error()
-	if s == "" {
-		return "errno " + strconv.Itoa(int(e))
+// traceInterrupted notes that a signal with a handler cut t's sleep in
+// wait w short: the tracer of a real kernel sees the syscall return its
+// restart code.
+func (k *Kernel) traceInterrupted(t *Task, w waitState) {
+	tt := k.traceOf(t)
+	if tt.state == trSleep || tt.state == trRestart {
+		tt.state, tt.code = trIntr, k.restartCode(tt)
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func (k *Kernel) traceArg(t *Task, c byte, a *args, i int) string {
-	v := a[i]
-	switch c {
-	case 'd':
-		return strconv.FormatInt(int64(int32(v)), 10)
-	case 'u':
-		return strconv.FormatUint(v, 10)
-	case 'x':
-		return fmt.Sprintf("%#x", v)
-	case 'o':
-		return fmt.Sprintf("%#o", v)
-	case 'm':
-		return protString(v)
-	case 'p':
-		if v == 0 {
-			return "NULL"
+// restartCode is what the syscall in progress returns to the kernel's
+// signal code when a signal interrupts its sleep.
+func (k *Kernel) restartCode(tt *taskTrace) int {
+	nr, a := tt.p.Syscall()
+	switch nr {
+	case 34: // pause
+		return strace.ERESTARTNOHAND
+	case 35: // nanosleep
+		return strace.ERESTARTRESTARTBLOCK
+	case 230: // clock_nanosleep
+		if a[1]&1 != 0 { // TIMER_ABSTIME
+			return strace.ERESTARTNOHAND
 		}
-		return fmt.Sprintf("%#x", v)
-	case 's':
-		if t.mm == nil {
-			return fmt.Sprintf("%#x", v)
+		return strace.ERESTARTRESTARTBLOCK
+	case 202: // futex: a wait with a timeout restarts through restart_syscall
+		if op := a[1] & 127; (op == 0 || op == 9) && a[3] != 0 {
+			return strace.ERESTARTRESTARTBLOCK
 		}
-		s, e := t.mm.readString(v, 4096)
-		if e != 0 {
-			return fmt.Sprintf("%#x", v)
-		}
-		return strconv.Quote(s)
-	case 'W':
-		n := uint64(0)
-		if i+1 < len(a) {
-			n = a[i+1]
-		}
-		return k.quoteUser(t, v, n)
+	case 69, 70: // msgsnd, msgrcv
+		return strace.ERESTARTNOHAND
 	}
-	return fmt.Sprintf("%#x", v)
+	return strace.ERESTARTSYS
 }
 
-// quoteUser renders up to traceStrMax bytes of guest memory as strace
-// does, with "..." when truncated; an unreadable buffer prints as its
-// address.
-func (k *Kernel) quoteUser(t *Task, va, n uint64) string {
-	if t.mm == nil {
-		return fmt.Sprintf("%#x", va)
-	}
-	m := min(n, traceStrMax)
-	// peek: tracing must not fault pages in nor count as a user copy.
-	code := t.mm.peek(va, int(m))
-	if code.base != va || len(code.bytes) < int(m) {
-		return fmt.Sprintf("%#x", va)
-	}
-	b := code.bytes
-	var s strings.Builder
-	s.WriteByte('"')
-	for _, c := range b {
-		switch {
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c == '"' || c == '\\':
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c >= 0x20 && c < 0x7f:
-			s.WriteByte(c)
-		default:
-			fmt.Fprintf(&s, `\%o`, c)
-		}
-	}
-	s.WriteByte('"')
-	if n > m {
-		s.WriteString("...")
-	}
-	return s.String()
-}
-
-// tracePrefix marks lines with the task once there is more than one, as
-// strace -f does.
-func (k *Kernel) tracePrefix(t *Task) string {
-	if k.Stats.Forks == 0 {
-		return ""
-	}
-	return fmt.Sprintf("[pid %5d] ", t.tid)
-}
-
-// traceUnfinished ends the line of a syscall that went to sleep.
-func (k *Kernel) traceUnfinished(t *Task) {
-	fmt.Fprintf(k.cfg.Trace, "%s <unfinished ...>\n", strings.ReplaceAll(t.traceLine, "\x00", "..."))
-}
-
-// traceResumed reports the result of a syscall that slept.
-func (k *Kernel) traceResumed(t *Task, nr uint64, ret int64) {
-	if ret < 0 && ret >= -4095 {
-		en := unix.Errno(-ret)
-		fmt.Fprintf(k.cfg.Trace, "%s<... %s resumed> = -1 %s (%s)\n", k.tracePrefix(t), sysName(nr), unix.ErrnoName(en), errText(en))
+// traceRun is called when t gets the vCPU back: a syscall that finished
+// or was interrupted while it slept prints its result now, then the
+// ignored signals it takes on its way to user mode.
+func (k *Kernel) traceRun(t *Task) {
+	if t.trace == nil {
 		return
 	}
-	fmt.Fprintf(k.cfg.Trace, "%s<... %s resumed> = %d\n", k.tracePrefix(t), sysName(nr), ret)
+	tt := t.trace
+	switch tt.state {
+	case trWoken:
+		tt.state = trIdle
+		tt.p.Exit(tt.result, traceMem{t.mm})
+	case trIntr:
+		tt.state = trIdle
+		tt.p.Exit(-int64(tt.code), traceMem{t.mm})
+	}
+	if tt.state == trIdle {
+		k.traceSigs(t)
+	}
 }
 
-// protString renders PROT_* bits as strace does.
-func protString(v uint64) string {
-	if v == 0 {
-		return "PROT_NONE"
+// traceHandler prints the delivery of sig to a handler.
+func (k *Kernel) traceHandler(t *Task, sig int, si siginfo) {
+	tt := k.traceOf(t)
+	if tt.state == trRestart {
+		// Woken to run its syscall again, but a handler comes first:
+		// the syscall ends with its restart code and runs afresh after
+		// the handler.
+		tt.state, tt.code = trIntr, k.restartCode(tt)
 	}
-	var p []string
-	for _, b := range []struct {
-		bit  uint64
-		name string
-	}{{unix.PROT_READ, "PROT_READ"}, {unix.PROT_WRITE, "PROT_WRITE"}, {unix.PROT_EXEC, "PROT_EXEC"}} {
-		if v&b.bit != 0 {
-			p = append(p, b.name)
-			v &^= b.bit
+	k.traceRun(t)
+	tt.p.Signal(traceInfo(si, sig))
+}
+
+// traceIgnored notes a signal whose action was to ignore it: under
+// ptrace it is still delivered, and strace shows it.
+func (k *Kernel) traceIgnored(t *Task, sig int) {
+	tt := k.traceOf(t)
+	tt.sigs = append(tt.sigs, traceInfo(t.sigInfo[sig-1], sig))
+	if t == k.current && t.onCPU && k.trace.sys == nil {
+		k.traceSigs(t)
+	}
+}
+
+// traceSigs prints the ignored signals t took.
+func (k *Kernel) traceSigs(t *Task) {
+	tt := t.trace
+	if tt == nil || tt.state != trIdle {
+		return
+	}
+	for _, si := range tt.sigs {
+		tt.p.Signal(si)
+	}
+	tt.sigs = tt.sigs[:0]
+}
+
+// traceStop reports the group stop of t's process by sig.
+func (k *Kernel) traceStop(t *Task, sig int) {
+	si := traceInfo(t.sigInfo[sig-1], sig)
+	threads := slices.Clone(t.tg.threads)
+	k.traceDefer(func() {
+		k.traceOf(t).p.Signal(si)
+		for _, th := range threads {
+			k.traceOf(th).p.Stopped(sig)
+		}
+	})
+}
+
+// traceDeath is called as t exits with wait status status.
+func (k *Kernel) traceDeath(t *Task, status int) {
+	kt, tt := k.tracing(), k.traceOf(t)
+	d := &traceDeath{status: status}
+	if sig := status & 0x7f; sig != 0 {
+		d.si = traceInfo(t.sigInfo[sig-1], sig)
+	}
+	if t == kt.sys {
+		tt.death = d // its syscall returns first
+		return
+	}
+	k.traceDefer(func() { k.traceReport(tt, d, 0, false, traceMem{}) })
+}
+
+// traceDefer runs f once the current syscall's line is out, or now.
+func (k *Kernel) traceDefer(f func()) {
+	kt := k.tracing()
+	kt.later = append(kt.later, f)
+	if kt.sys == nil {
+		k.traceLater()
+	}
+}
+
+func (k *Kernel) traceLater() {
+	kt := k.trace
+	for len(kt.later) > 0 {
+		f := kt.later[0]
+		kt.later = kt.later[1:]
+		f()
+	}
+}
+
+// traceReport prints how a task ended, given where it was: in a syscall
+// that returned ret (haveRet), asleep in one, or in user mode. A fatal
+// signal other than SIGKILL is delivered first ("--- SIGTERM ... ---");
+// a syscall it interrupted returns its restart code before that.
+func (k *Kernel) traceReport(tt *taskTrace, d *traceDeath, ret int64, haveRet bool, m traceMem) {
+	p := tt.p
+	sig := d.status & 0x7f
+	if sig == 0 {
+		p.Exited(d.status >> 8 & 0xff)
+		tt.state = trIdle
+		return
+	}
+	if sig != int(unix.SIGKILL) && p.InSyscall() {
+		switch {
+		case haveRet:
+			p.Exit(ret, m)
+		case tt.state == trWoken:
+			p.Exit(tt.result, m)
+		case tt.state == trIntr:
+			p.Exit(-int64(tt.code), m)
+		default:
+			p.Exit(-int64(k.restartCode(tt)), m)
 		}
 	}
-	if v != 0 {
-		p = append(p, fmt.Sprintf("%#x", v))
+	if sig != int(unix.SIGKILL) {
+		p.Signal(d.si)
 	}
-	return strings.Join(p, "|")
+	p.Killed(sig, d.status&0x80 != 0)
+	tt.state = trIdle
 }
+
+// traceAttachNew starts tracing the tasks a fork just made.
+func (k *Kernel) traceAttachNew() {
+	for _, t := range k.sortedTasks() {
+		if t.trace == nil && t != k.init && t.alive() {
+			k.traceOf(t)
+		}
+	}
+}
+
+// traceFlush ends the trace of a run: a line left open (a task asleep in
+// a syscall when the run stopped) is written.
+func (k *Kernel) traceFlush() {
+	if k.trace != nil {
+		k.trace.tr.Flush()
+	}
+}
+
+// traceInfo is the siginfo strace prints for signal sig.
+func traceInfo(si siginfo, sig int) strace.Siginfo {
+	if si.signo == 0 {
+		return strace.Siginfo{Signo: int32(sig), Code: siKernel}
+	}
+	out := strace.Siginfo{Signo: si.signo, Code: si.code}
+	if si.fault {
+		out.Addr = si.addr
+	} else {
+		out.Pid, out.UID, out.Status = si.pid, si.uid, si.status
+	}
+	return out
+}
+
+func sysName(nr uint64) string { return strace.Name(nr) }

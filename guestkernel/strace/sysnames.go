@@ -1,6 +1,6 @@
 // Code generated from <asm/unistd_64.h> (Linux UAPI, x86-64) by gen_sysnames.sh; DO NOT EDIT.
 
-package guestkernel
+package strace
 
 // sysNames maps x86-64 syscall numbers to their Linux names.
 var sysNames = [...]string{

@@ -5,7 +5,7 @@ h=/usr/include/x86_64-linux-gnu/asm/unistd_64.h
 {
 	echo "// Code generated from <asm/unistd_64.h> (Linux UAPI, x86-64) by gen_sysnames.sh; DO NOT EDIT."
 	echo
-	echo "package guestkernel"
+	echo "package strace"
 	echo
 	echo "// sysNames maps x86-64 syscall numbers to their Linux names."
 	echo "var sysNames = [...]string{"
