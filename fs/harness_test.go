@@ -122,6 +122,15 @@ func (e *env) mkdir(path string, mode uint32) {
 	if err := e.v.Mkdirat(e.ctx, nil, path, mode); err != nil {
 		e.t.Fatalf("mkdir %s: %v", path, err)
 	}
+	e.chmod(path, mode)
+}
+
+// chmod sets exactly mode (the helpers' modes are not masked by the umask).
+func (e *env) chmod(path string, mode uint32) {
+	e.t.Helper()
+	if err := e.v.Fchmodat(e.ctx, nil, path, mode, 0); err != nil {
+		e.t.Fatalf("chmod %s: %v", path, err)
+	}
 }
 
 func (e *env) open(ctx *fs.Ctx, path string, flags int, mode uint32) (*fs.File, error) {
@@ -138,6 +147,7 @@ func (e *env) writeFile(path, data string, mode uint32) {
 	if _, err := f.Write(root, []byte(data)); err != nil {
 		e.t.Fatalf("write %s: %v", path, err)
 	}
+	e.chmod(path, mode)
 }
 
 func (e *env) readFile(ctx *fs.Ctx, path string) (string, error) {
