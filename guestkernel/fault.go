@@ -195,10 +195,17 @@ type codeBytes struct {
 // contains the end of the range wins (the bytes around RIP).
 func (mm *MM) peek(va uint64, n int) codeBytes {
 	var out codeBytes
-	for a := va; a < va+uint64(n); {
+	// Only user pages can be readable; stopping at TASK_SIZE also keeps
+	// the page walk from wrapping past 2^64 (a guest's RIP or buffer
+	// can be anywhere).
+	if va >= taskSize || n <= 0 {
+		return out
+	}
+	stop := min(va+uint64(n), taskSize)
+	for a := va; a < stop; {
 		pte := mm.pt.Lookup(a)
 		next := pageDown(a) + pageSize
-		end := min(next, va+uint64(n))
+		end := min(next, stop)
 		if pte&x86.PTEPresent == 0 || pte&x86.PTEUser == 0 {
 			out = codeBytes{}
 			a = next

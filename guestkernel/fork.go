@@ -436,7 +436,11 @@ func (k *Kernel) copyFiles(p *Task, flags uint64) unix.Errno {
 	if k.shouldFail(p, siteFiles) {
 		return unix.ENOMEM
 	}
-	p.files = p.files.dup()
+	files, e := p.files.dup()
+	if e != 0 {
+		return e
+	}
+	p.files = files
 	return 0
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	x86 "nsvm/arch/x86_64"
 )
 
 // Guest-driven host allocations are bounded: whatever sizes a guest
@@ -158,5 +160,207 @@ func TestReadIovecsClampsTotal(t *testing.T) {
 	e.putIovecs(t, a, iovec{taskSize - 4, 8})
 	if _, _, en := e.t.readIovecs(a, 1); en != unix.EFAULT {
 		t.Errorf("iovec past user space: %v, want EFAULT", en)
+	}
+}
+
+// setNOFILE sets the task's RLIMIT_NOFILE.
+func (e *testEnv) setNOFILE(n uint64) { e.t.tg.rlimits[unix.RLIMIT_NOFILE] = rlimit{n, n} }
+
+// Fd tables are kernel memory: a table grown to nr_open slots can be
+// copied (fork, unshare(CLONE_FILES)) only while the budget lasts; then
+// ENOMEM, and freeing the copies gives the memory back.
+func TestFdTablesBoundedByKernelMemory(t *testing.T) {
+	e := newTestEnv(t)
+	e.setNOFILE(nrOpen)
+	base, limit := e.k.KernelMemory()
+	if r := sysDup2(e.t, &args{0, nrOpen - 1}); r != nrOpen-1 {
+		t.Fatalf("dup2(0, nr_open-1) = %s", errnoOf(r))
+	}
+	table := nrOpen * kmemFDSlot
+	if used, _ := e.k.KernelMemory(); used != base+table-3*kmemFDSlot {
+		t.Fatalf("growing the table from 3 to %d slots charged %d bytes, want %d", nrOpen, used-base, table-3*kmemFDSlot)
+	}
+	base += table - 3*kmemFDSlot
+	var copies []*fdTable
+	var en unix.Errno
+	for len(copies) <= limit/table {
+		var c *fdTable
+		if c, en = e.t.files.dup(); en != 0 {
+			break
+		}
+		copies = append(copies, c)
+	}
+	if en != unix.ENOMEM {
+		t.Fatalf("%d copies of a %d-byte table within a %d-byte budget: no ENOMEM", len(copies), table, limit)
+	}
+	if used, _ := e.k.KernelMemory(); used > limit {
+		t.Errorf("kernel memory %d over its budget %d", used, limit)
+	}
+	for _, c := range copies {
+		c.put()
+	}
+	// The copy of a table follows its highest open fd, not its size.
+	sysClose(e.t, &args{nrOpen - 1})
+	c, en := e.t.files.dup()
+	if en != 0 || len(c.fds) != 3 {
+		t.Fatalf("copy of a table with fds 0-2 open: %d slots, %v", len(c.fds), en)
+	}
+	c.put()
+	if used, _ := e.k.KernelMemory(); used != base {
+		t.Errorf("kernel memory %d after the copies were freed, want %d", used, base)
+	}
+	// dup2 past what is left is ENOMEM, not a host allocation.
+	e.k.kmem = limit - 100
+	if r := sysDup2(e.t, &args{0, 1}); r != 1 {
+		t.Errorf("dup2 into an existing slot = %s", errnoOf(r))
+	}
+	e.t.files = e.k.newStdioTable(e.k.cfg.Stdin, e.k.cfg.Stdout, e.k.cfg.Stderr)
+	e.k.kmem = limit - 100
+	if r := sysDup2(e.t, &args{0, 1000}); r != errno(unix.ENOMEM) {
+		t.Errorf("dup2 growing the table with the budget spent = %s, want ENOMEM", errnoOf(r))
+	}
+}
+
+// Pipe buffers are kernel memory: filling pipe after pipe ends in ENOMEM
+// once the budget is spent, and closing them gives it back.
+func TestPipeBuffersBoundedByKernelMemory(t *testing.T) {
+	e := newTestEnv(t)
+	e.setNOFILE(1 << 16)
+	base, limit := e.k.KernelMemory()
+	a := e.mustMmap(t, testBase, pipeBufSize+pg, protRW, mapAnon|unix.MAP_FIXED)
+	fds := a + pipeBufSize
+	var open []uint64
+	var last int64
+	for i := 0; i <= limit/pipeBufSize; i++ {
+		if last = sysPipe2(e.t, &args{fds, unix.O_NONBLOCK}); last < 0 {
+			break
+		}
+		b := e.mustCopyIn(t, fds, 8)
+		r, w := uint64(le.Uint32(b)), uint64(le.Uint32(b[4:]))
+		open = append(open, r, w)
+		if last = sysWrite(e.t, &args{w, a, pipeBufSize}); last != pipeBufSize {
+			break
+		}
+	}
+	if last != errno(unix.ENOMEM) {
+		t.Fatalf("%d full pipes in a %d-byte budget: last call %s, want ENOMEM", len(open)/2, limit, errnoOf(last))
+	}
+	if used, _ := e.k.KernelMemory(); used > limit {
+		t.Errorf("kernel memory %d over its budget %d", used, limit)
+	}
+	for _, fd := range open {
+		sysClose(e.t, &args{fd})
+	}
+	// What stays is the grown fd table (Linux never shrinks one) and
+	// the mapping's VMA.
+	if used, want := e.k.kmem, e.t.files.charged*kmemFDSlot+e.mm.vmaSlots*kmemVMA; used != want {
+		t.Errorf("kernel memory %d after closing every pipe, want %d (base %d)", used, want, base)
+	}
+}
+
+// SysV messages are kernel memory: MSGMAX per message, msg_qbytes per
+// queue (bytes and messages, so empty messages cannot pile up), raising
+// msg_qbytes past MSGMNB takes CAP_SYS_RESOURCE, and even then the
+// kernel-memory budget ends it with ENOMEM.
+func TestMsgQueuesBounded(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.mustMmap(t, testBase, 4*pg, protRW, mapAnon|unix.MAP_FIXED)
+	msg, ds := a, a+3*pg
+	e.mm.writeU64(msg, 1) // mtype
+	c := e.t.cred
+	c.euid, c.uid, c.capEff = 1000, 1000, 0
+	id := uint64(sysMsgget(e.t, &args{ipcPrivate, ipcCreat | 0o600}))
+	if int64(id) < 0 {
+		t.Fatalf("msgget = %s", errnoOf(int64(id)))
+	}
+	if r := sysMsgsnd(e.t, &args{id, msg, msgMax + 1, ipcNoWait}); r != errno(unix.EINVAL) {
+		t.Errorf("msgsnd of MSGMAX+1 bytes = %s, want EINVAL", errnoOf(r))
+	}
+	n := 0
+	for ; n <= msgMnb; n++ {
+		if r := sysMsgsnd(e.t, &args{id, msg, 0, ipcNoWait}); r != 0 {
+			if r != errno(unix.EAGAIN) {
+				t.Fatalf("empty message %d: msgsnd = %s", n, errnoOf(r))
+			}
+			break
+		}
+	}
+	if n != msgMnb {
+		t.Errorf("%d empty messages fit a queue of msg_qbytes %d, want as many as its bytes", n, msgMnb)
+	}
+	// Unprivileged, msg_qbytes cannot go past MSGMNB.
+	if r := sysMsgctl(e.t, &args{id, ipcStat, ds}); r != 0 {
+		t.Fatalf("IPC_STAT = %s", errnoOf(r))
+	}
+	e.mm.writeU64(ds+88, 1<<40)
+	if r := sysMsgctl(e.t, &args{id, ipcSet, ds}); r != errno(unix.EPERM) {
+		t.Errorf("IPC_SET msg_qbytes 2^40 without CAP_SYS_RESOURCE = %s, want EPERM", errnoOf(r))
+	}
+	c.capEff = capFull
+	if r := sysMsgctl(e.t, &args{id, ipcSet, ds}); r != 0 {
+		t.Fatalf("IPC_SET msg_qbytes 2^40 with CAP_SYS_RESOURCE = %s", errnoOf(r))
+	}
+	_, limit := e.k.KernelMemory()
+	var r int64
+	for i := 0; i <= limit/msgMax; i++ {
+		if r = sysMsgsnd(e.t, &args{id, msg, msgMax, ipcNoWait}); r != 0 {
+			break
+		}
+	}
+	if r != errno(unix.ENOMEM) {
+		t.Fatalf("msgsnd into a 2^40-byte queue until the budget is spent: %s, want ENOMEM", errnoOf(r))
+	}
+	if r := sysMsgctl(e.t, &args{id, ipcRmid, 0}); r != 0 {
+		t.Fatalf("IPC_RMID = %s", errnoOf(r))
+	}
+	if used, want := e.k.kmem, 3*kmemFDSlot+e.mm.vmaSlots*kmemVMA; used != want {
+		t.Errorf("kernel memory %d after IPC_RMID, want the stdio table's and the mapping's %d", used, want)
+	}
+}
+
+// vm.max_map_count: no operation takes an address space past 65530 VMAs.
+func TestMaxMapCount(t *testing.T) {
+	e := newTestEnv(t)
+	const base = 0x100000000
+	// maxMapCount one-page VMAs with gaps: no merging.
+	for i := uint64(0); i < maxMapCount; i++ {
+		e.mm.insert(vma{start: base + 2*i*pg, end: base + (2*i+1)*pg, prot: rw, kind: vmaAnon})
+	}
+	big := e.mustMmap(t, 0x200000000, 4*pg, protRW, mapAnon|unix.MAP_FIXED)
+	if got := len(e.mm.vmas); got != maxMapCount+1 {
+		t.Fatalf("%d VMAs, want %d", got, maxMapCount+1)
+	}
+	if r := e.mmap(0, pg, protRW, mapAnon); r != errno(unix.ENOMEM) {
+		t.Errorf("mmap past max_map_count = %s, want ENOMEM", errnoOf(r))
+	}
+	if r := sysMunmap(e.t, &args{big + pg, pg}); r != errno(unix.ENOMEM) {
+		t.Errorf("munmap punching a hole past max_map_count = %s, want ENOMEM", errnoOf(r))
+	}
+	if r := sysMprotect(e.t, &args{big + pg, pg, unix.PROT_READ}); r != errno(unix.ENOMEM) {
+		t.Errorf("mprotect splitting past max_map_count = %s, want ENOMEM", errnoOf(r))
+	}
+	// Taking whole VMAs away always works.
+	if r := sysMunmap(e.t, &args{big, 4 * pg}); r != 0 {
+		t.Errorf("munmap of a whole VMA = %s", errnoOf(r))
+	}
+	if r := sysMprotect(e.t, &args{base, pg, unix.PROT_READ}); r != 0 {
+		t.Errorf("mprotect of a whole VMA = %s", errnoOf(r))
+	}
+}
+
+// The code peek of a crash report or a trace stops at TASK_SIZE: a RIP or
+// buffer in the last page below 2^64 made the page walk wrap and scan the
+// whole 64-bit space.
+func TestPeekTopOfAddressSpace(t *testing.T) {
+	e := newTestEnv(t)
+	for _, va := range []uint64{^uint64(0) - 0xf9b - 48, ^uint64(0) - 13, taskSize - 8, x86.KernelBase} {
+		if c := e.mm.peek(va, 80); len(c.bytes) != 0 {
+			t.Errorf("peek(%#x) read %d bytes", va, len(c.bytes))
+		}
+	}
+	a := e.mustMmap(t, taskSize-pg, pg, protRW, mapAnon|unix.MAP_FIXED)
+	e.mustCopyOut(t, a+pg-4, []byte("abcd"))
+	if c := e.mm.peek(a+pg-4, 80); string(c.bytes) != "abcd" || c.base != a+pg-4 {
+		t.Errorf("peek at the end of user space: %q at %#x", c.bytes, c.base)
 	}
 }

@@ -51,6 +51,7 @@ type msgQueue struct {
 
 // ipcState is an IPC namespace's SysV objects.
 type ipcState struct {
+	k      *Kernel
 	queues []*msgQueue // by index
 	seq    int
 }
@@ -58,9 +59,25 @@ type ipcState struct {
 func (t *Task) ipc() *ipcState {
 	n := t.nsproxy.IPC
 	if n.Objects == nil {
-		n.Objects = &ipcState{}
+		n.Objects = &ipcState{k: t.k}
 	}
 	return n.Objects.(*ipcState)
+}
+
+// kmem is the kernel memory a queue holds: itself and its messages.
+func (q *msgQueue) kmem() int { return kmemMsgQueue + len(q.msgs)*kmemMsg + q.bytes }
+
+// Release frees every queue of a namespace that is going away
+// (free_ipc_ns → msg_exit_ns); package ns calls it.
+func (s *ipcState) Release() {
+	for i, q := range s.queues {
+		if q != nil {
+			s.k.kmemUncharge(q.kmem())
+			q.removed = true
+			q.wakeAll(s.k)
+			s.queues[i] = nil
+		}
+	}
 }
 
 func (s *ipcState) lookup(id int) *msgQueue {
@@ -128,6 +145,10 @@ func sysMsgget(t *Task, a *args) int64 {
 		idx = len(s.queues)
 		s.queues = append(s.queues, nil)
 	}
+	// newque: the queue is kernel memory.
+	if !t.k.kmemCharge(kmemMsgQueue) {
+		return errno(unix.ENOMEM)
+	}
 	c := t.cred
 	q := &msgQueue{key: key, idx: idx, seq: s.seq, uid: c.euid, gid: c.egid, cuid: c.euid, cgid: c.egid,
 		mode: flg & 0o777, qbytes: msgMnb, ctime: time.Now().Unix()}
@@ -157,11 +178,19 @@ func sysMsgsnd(t *Task, a *args) int64 {
 	if !t.ipcPerm(q, 2) {
 		return errno(unix.EACCES)
 	}
+	// load_msg: the message is kernel memory, size <= MSGMAX.
+	if !t.k.kmemCharge(kmemMsg + int(size)) {
+		return errno(unix.ENOMEM)
+	}
 	text := make([]byte, size)
 	if e := t.mm.copyIn(text, msgp+8); e != 0 {
+		t.k.kmemUncharge(kmemMsg + int(size))
 		return errno(e)
 	}
-	if q.bytes+int(size) > q.qbytes {
+	// msg_fits_inqueue: the bytes, and the number of messages, are
+	// bounded by msg_qbytes (so that empty messages cannot pile up).
+	if q.bytes+int(size) > q.qbytes || len(q.msgs)+1 > q.qbytes {
+		t.k.kmemUncharge(kmemMsg + int(size))
 		if flg&ipcNoWait != 0 {
 			return errno(unix.EAGAIN)
 		}
@@ -242,6 +271,7 @@ func sysMsgrcv(t *Task, a *args) int64 {
 	}
 	q.msgs = append(q.msgs[:pick], q.msgs[pick+1:]...)
 	q.bytes -= len(m.text)
+	t.k.kmemUncharge(kmemMsg + len(m.text))
 	q.lrpid, q.rtime = t.pid(), time.Now().Unix()
 	q.wakeAll(t.k)
 	return int64(n)
@@ -265,6 +295,7 @@ func sysMsgctl(t *Task, a *args) int64 {
 			return errno(unix.EPERM)
 		}
 		s.queues[q.idx] = nil
+		t.k.kmemUncharge(q.kmem())
 		q.removed = true
 		q.wakeAll(t.k) // sleepers rerun and find the queue gone
 		return 0
@@ -298,8 +329,15 @@ func sysMsgctl(t *Task, a *args) int64 {
 		if e := t.mm.copyIn(d[:], buf); e != 0 {
 			return errno(e)
 		}
+		// Raising msg_qbytes above msgmnb takes CAP_SYS_RESOURCE
+		// (capable(), the initial user namespace's); the queue's
+		// memory stays bounded by kernel memory either way.
+		qbytes := le.Uint64(d[88:])
+		if qbytes > msgMnb && !t.k.capable(t, capSysResource) {
+			return errno(unix.EPERM)
+		}
 		q.mode = uint32(le.Uint16(d[20:])) & 0o777
-		q.qbytes = int(le.Uint64(d[88:]))
+		q.qbytes = int(min(qbytes, 1<<62))
 		q.ctime = time.Now().Unix()
 		return 0
 	}

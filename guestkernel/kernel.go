@@ -135,6 +135,8 @@ type Kernel struct {
 
 	// scratch is reused for syscall data copies (no allocation per exit).
 	scratch []byte
+	// kmem is the kernel memory charged to the guest (kmem.go).
+	kmem int
 
 	status      Status
 	done        bool

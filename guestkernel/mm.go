@@ -61,6 +61,46 @@ type MM struct {
 	brk      uint64
 	users    int // mm_users
 	pages    int // resident user pages
+	// vmaSlots is how many VMAs are charged to kernel memory (kmem.go).
+	vmaSlots int
+}
+
+// maxMapCount is vm.max_map_count's default: the most VMAs an address
+// space may have.
+const maxMapCount = 65530
+
+// reserveVMAs makes sure n more VMAs than mm has now are charged to
+// kernel memory (vm_area_alloc): false when it has run out (ENOMEM).
+func (mm *MM) reserveVMAs(n int) bool {
+	need := len(mm.vmas) + n
+	if need <= mm.vmaSlots {
+		return true
+	}
+	need = (need + kmemVMAChunk - 1) / kmemVMAChunk * kmemVMAChunk
+	if !mm.k.kmemCharge((need - mm.vmaSlots) * kmemVMA) {
+		return false
+	}
+	mm.vmaSlots = need
+	return true
+}
+
+// hole reports whether [start,end) lies strictly inside one VMA, so that
+// unmapping it leaves one VMA more.
+func (mm *MM) hole(start, end uint64) bool {
+	i := mm.find(start)
+	return i >= 0 && mm.vmas[i].start < start && end < mm.vmas[i].end
+}
+
+// splits counts the VMAs that cutting out [start,end) adds: one per
+// boundary that falls inside a VMA.
+func (mm *MM) splits(start, end uint64) int {
+	n := 0
+	for _, a := range []uint64{start, end} {
+		if i := mm.find(a); i >= 0 && mm.vmas[i].start != a {
+			n++
+		}
+	}
+	return n
 }
 
 func (k *Kernel) newMM() (*MM, error) {
@@ -79,6 +119,8 @@ func (mm *MM) release() {
 	mm.pt.FreeTables()
 	mm.vmas = nil
 	mm.pages = 0
+	mm.k.kmemUncharge(mm.vmaSlots * kmemVMA)
+	mm.vmaSlots = 0
 }
 
 // find returns the index of the VMA containing va, or -1.
@@ -348,6 +390,10 @@ func (mm *MM) dup(p *Task) (*MM, error) {
 	child, err := k.newMM()
 	if err != nil {
 		return nil, err
+	}
+	if !child.reserveVMAs(len(mm.vmas)) {
+		child.release()
+		return nil, errNoPages
 	}
 	child.vmas = append([]vma(nil), mm.vmas...)
 	child.brkStart, child.brk = mm.brkStart, mm.brk

@@ -117,7 +117,10 @@ func sysUnshare(t *Task, a *args) int64 {
 	}
 	var newFiles *fdTable
 	if flags&cloneFiles != 0 && t.files.refs > 1 {
-		newFiles = t.files.dup()
+		var e unix.Errno
+		if newFiles, e = t.files.dup(); e != 0 {
+			return errno(e)
+		}
 	}
 	// 6: a new user namespace.
 	var newCred *cred

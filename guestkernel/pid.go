@@ -257,7 +257,7 @@ func (k *Kernel) installPidfd(cur, p *Task, addr uint64) unix.Errno {
 	k.Stats.LiveFiles++
 	p.pidfdNum = fd
 	if e := cur.mm.writeU32(addr, uint32(fd)); e != 0 {
-		p.files.fds[fd] = fdEntry{}
+		p.files.uninstall(fd)
 		k.Stats.LiveFiles--
 		return e
 	}
@@ -268,7 +268,7 @@ func (k *Kernel) installPidfd(cur, p *Task, addr uint64) unix.Errno {
 func (k *Kernel) uninstallPidfd(p *Task, args *cloneArgs) {
 	if p.pidfdNum >= 0 && p.pidfdNum < len(p.files.fds) {
 		if f := p.files.fds[p.pidfdNum].f; f != nil && f.kind == filePidfd {
-			p.files.fds[p.pidfdNum] = fdEntry{}
+			p.files.uninstall(p.pidfdNum)
 			k.Stats.LiveFiles--
 		}
 	}

@@ -1,6 +1,8 @@
 package guestkernel
 
 import (
+	"slices"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -35,6 +37,11 @@ func (p *pipe) closeEnd(k *Kernel, write bool) {
 	} else {
 		p.readers--
 	}
+	if p.readers == 0 && p.writers == 0 {
+		// free_pipe_info: the unread data goes.
+		k.kmemUncharge(len(p.buf))
+		p.buf = nil
+	}
 	p.wakeAll(k)
 }
 
@@ -58,7 +65,7 @@ func sysPipe2(t *Task, a *args) int64 {
 	}
 	wfd, e := t.files.install(w, 0, cloexec, limit)
 	if e != 0 {
-		t.files.fds[rfd] = fdEntry{}
+		t.files.uninstall(rfd)
 		return errno(e)
 	}
 	var b [8]byte
@@ -66,8 +73,8 @@ func sysPipe2(t *Task, a *args) int64 {
 	le.PutUint32(b[4:], uint32(wfd))
 	if e := t.mm.copyOut(a[0], b[:]); e != 0 {
 		// Linux undoes the fds when the store faults.
-		t.files.fds[rfd] = fdEntry{}
-		t.files.fds[wfd] = fdEntry{}
+		t.files.uninstall(rfd)
+		t.files.uninstall(wfd)
 		return errno(e)
 	}
 	k.Stats.LiveFiles += 2
@@ -99,6 +106,7 @@ func (t *Task) pipeRead(f *file, va, count uint64) int64 {
 		return errno(e)
 	}
 	p.buf = p.buf[n:]
+	t.k.kmemUncharge(int(n))
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}
@@ -137,9 +145,20 @@ func (t *Task) pipeWrite(f *file, va, count uint64) int64 {
 			return t.blockRestart(waitPipeWrite, p)
 		}
 		n := min(space, want)
-		chunk := make([]byte, n)
-		got, e := t.mm.copyInPartial(chunk, va+done)
-		p.buf = append(p.buf, chunk[:got]...)
+		// The buffer's pages are kernel memory (alloc_page in
+		// pipe_write): ENOMEM when it runs out.
+		if !t.k.kmemCharge(int(n)) {
+			t.rwDone = 0
+			if done > 0 {
+				return int64(done)
+			}
+			return errno(unix.ENOMEM)
+		}
+		old := len(p.buf)
+		p.buf = slices.Grow(p.buf, int(n))[:old+int(n)]
+		got, e := t.mm.copyInPartial(p.buf[old:], va+done)
+		p.buf = p.buf[:old+got]
+		t.k.kmemUncharge(int(n) - got)
 		done += uint64(got)
 		p.wakeAll(t.k)
 		if e != 0 {

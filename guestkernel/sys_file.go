@@ -471,7 +471,10 @@ func (t *Task) dup2(oldfd, newfd uint64, cloexec bool) int64 {
 		return errno(unix.EBADF)
 	}
 	f.refs++
-	t.files.set(int(newfd), f, cloexec)
+	if e := t.files.set(int(newfd), f, cloexec); e != 0 {
+		f.refs--
+		return errno(e)
+	}
 	return int64(newfd)
 }
 

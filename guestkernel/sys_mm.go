@@ -39,11 +39,18 @@ func sysBrk(t *Task, a *args) int64 {
 	newEnd, oldEnd := pageUp(want), pageUp(mm.brk)
 	switch {
 	case newEnd < oldEnd:
+		if mm.hole(newEnd, oldEnd) && (len(mm.vmas) >= maxMapCount || !mm.reserveVMAs(1)) {
+			return int64(mm.brk)
+		}
 		mm.unmapRange(newEnd, oldEnd)
 	case newEnd > oldEnd:
 		// Keep a guard page's distance from the next mapping, as
 		// check_brk_limits / find_vma_intersection do.
 		if !mm.free(oldEnd, newEnd+pageSize) {
+			return int64(mm.brk)
+		}
+		// do_brk_flags: map_count, then vm_area_alloc.
+		if len(mm.vmas) > maxMapCount || !mm.reserveVMAs(1) {
 			return int64(mm.brk)
 		}
 		mm.insert(vma{start: oldEnd, end: newEnd, prot: loader.ProtRead | loader.ProtWrite, kind: vmaBrk})
@@ -83,6 +90,12 @@ func sysMmap(t *Task, a *args) int64 {
 		return errno(unix.ENOMEM)
 	}
 	mm := t.mm
+	// do_mmap: too many mappings already (vm.max_map_count); the new
+	// VMA, and the splits a fixed mapping's unmap may make, are kernel
+	// memory.
+	if len(mm.vmas) > maxMapCount || !mm.reserveVMAs(2) {
+		return errno(unix.ENOMEM)
+	}
 	fixed := flags&(unix.MAP_FIXED|mapFixedNoRepl) != 0
 	if fixed {
 		if addr&(pageSize-1) != 0 {
@@ -94,6 +107,9 @@ func sysMmap(t *Task, a *args) int64 {
 		if !mm.free(addr, addr+n) {
 			if flags&mapFixedNoRepl != 0 {
 				return errno(unix.EEXIST)
+			}
+			if mm.hole(addr, addr+n) && len(mm.vmas) >= maxMapCount {
+				return errno(unix.ENOMEM)
 			}
 			mm.unmapRange(addr, addr+n)
 		}
@@ -123,6 +139,11 @@ func sysMunmap(t *Task, a *args) int64 {
 	if n == 0 || addr+n > taskSize || addr+n < addr {
 		return errno(unix.EINVAL)
 	}
+	// do_vmi_align_munmap: a hole in the middle of a VMA makes one
+	// more, past vm.max_map_count or out of kernel memory ENOMEM.
+	if mm := t.mm; mm.hole(addr, addr+n) && (len(mm.vmas) >= maxMapCount || !mm.reserveVMAs(1)) {
+		return errno(unix.ENOMEM)
+	}
 	t.mm.unmapRange(addr, addr+n)
 	return 0
 }
@@ -142,6 +163,10 @@ func sysMprotect(t *Task, a *args) int64 {
 		return errno(unix.ENOMEM)
 	}
 	if !t.mm.mapped(addr, addr+n) {
+		return errno(unix.ENOMEM)
+	}
+	// split_vma: vm.max_map_count, then kernel memory.
+	if mm, n := t.mm, t.mm.splits(addr, addr+n); n > 0 && (len(mm.vmas) >= maxMapCount || !mm.reserveVMAs(n)) {
 		return errno(unix.ENOMEM)
 	}
 	t.mm.protectRange(addr, addr+n, toProt(prot))

@@ -77,6 +77,13 @@ func (w *World) Put(n Namespace) {
 	if c.Owner != nil {
 		c.Owner.uncharge(c.Kind, c.creatorUID)
 	}
+	// free_ipc_ns: the guest kernel's objects in the namespace go too.
+	if i, ok := n.(*IPCNS); ok {
+		if r, ok := i.Objects.(interface{ Release() }); ok {
+			r.Release()
+		}
+		i.Objects = nil
+	}
 	if u, ok := n.(*UserNS); ok && u.Parent != nil {
 		w.Put(u.Parent)
 	}
@@ -143,6 +150,12 @@ func (u *UserNS) uncharge(k Kind, uid uint32) {
 	for n, id := u, uid; n != nil; id, n = n.OwnerUID, n.Parent {
 		if c := n.counts[id]; c != nil && c[k] > 0 {
 			c[k]--
+			if *c == ([NumKinds]int{}) {
+				// put_ucounts: the last reference frees the
+				// entry, so that the uids a guest tries do not
+				// pile up.
+				delete(n.counts, id)
+			}
 		}
 	}
 }
