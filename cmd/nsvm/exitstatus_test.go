@@ -223,6 +223,8 @@ func TestExitStatusUsage(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus"`},
 		{[]string{"--trace", "run"}, "unknown command"},
 		{[]string{"help", "bogus"}, `unknown command "bogus"`},
+		{[]string{"help", "run", "extra"}, `"extra"`},
+		{[]string{"help", "bench", "junk"}, `"junk"`},
 		{with("run", "--bogus"), "-bogus"},
 		{with("run", "--timeout", "-1s"), "negative"},
 		{with("run", "--timeout", "-1"), "negative"},

@@ -104,18 +104,21 @@ func mainErr(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, mainHelp)
 		return 0
 	case "help":
-		// help COMMAND is COMMAND --help, as in git and go.
-		switch {
-		case len(argv) == 1:
+		// help COMMAND is COMMAND --help, as in git and go (and
+		// help bench fork is bench fork --help).
+		if len(argv) == 1 {
 			fmt.Fprint(stdout, mainHelp)
 			return 0
-		case len(argv) > 3:
-			return usageError(stderr, "nsvm help", "too many arguments")
 		}
-		if cmd, ok := commands[argv[1]]; ok {
-			return cmd(append(argv[2:], "--help"), stdout, stderr)
+		cmd, ok := commands[argv[1]]
+		if !ok {
+			return usageError(stderr, "nsvm help", "unknown command %q", argv[1])
 		}
-		return usageError(stderr, "nsvm help", "unknown command %q", argv[1])
+		sub := argv[2:]
+		if len(sub) > 1 || (len(sub) == 1 && argv[1] != "bench") {
+			return usageError(stderr, "nsvm help", "unexpected argument %q", sub[len(sub)-1])
+		}
+		return cmd(append(sub, "--help"), stdout, stderr)
 	}
 	if cmd, ok := commands[argv[0]]; ok {
 		return cmd(argv[1:], stdout, stderr)
