@@ -567,7 +567,7 @@ func (v *VFS) doUmount(ctx *Ctx, m *Mount, flags int) error {
 		}
 		return unix.EBUSY
 	}
-	peers := v.propagatedCopies(m)
+	peers := v.propagatedCopies(m, flags&unix.MNT_DETACH != 0)
 	if flags&unix.MNT_DETACH == 0 {
 		// propagate_mount_busy: the caller's lookup holds one
 		// reference and the tree another; anything more is a user.
@@ -589,8 +589,11 @@ func (v *VFS) doUmount(ctx *Ctx, m *Mount, flags int) error {
 
 // propagatedCopies is the umount side of propagation
 // (propagate_umount): the mounts that receivers of m's parent have at
-// the same place, with nothing mounted on them, go with m.
-func (v *VFS) propagatedCopies(m *Mount) []*Mount {
+// the same place go with m: with their subtrees for a lazy unmount,
+// else only those with nothing mounted on them (Linux keeps a copy's
+// foreign submounts by tucking them onto the parent; nsvm takes a lazy
+// unmount's copies whole).
+func (v *VFS) propagatedCopies(m *Mount, lazy bool) []*Mount {
 	if m.parent == nil {
 		return nil
 	}
@@ -598,7 +601,7 @@ func (v *VFS) propagatedCopies(m *Mount) []*Mount {
 	var out []*Mount
 	for _, r := range targets {
 		c := v.lookupMnt(r, m.mountpoint)
-		if c != nil && c != m && len(c.children) == 0 && c.flags&MntLocked == 0 {
+		if c != nil && c != m && (lazy || len(c.children) == 0) && c.flags&MntLocked == 0 {
 			out = append(out, c)
 		}
 	}
