@@ -119,6 +119,9 @@ type Injection struct {
 	Cap  Capability
 }
 
+// MaxRecorded is how many injections an Injector keeps in Injected.
+const MaxRecorded = 4096
+
 // Injector holds the capabilities' attributes and decides at each site.
 type Injector struct {
 	Attrs [NumCapabilities]*Attr
@@ -127,8 +130,11 @@ type Injector struct {
 	Site string
 	// Log receives the FAULT_INJECTION lines (verbose > 0).
 	Log io.Writer
-	// Injected lists the failures injected so far.
+	// Injected lists the failures injected so far, the first
+	// MaxRecorded of them: a long run with probabilistic injection
+	// would otherwise grow it without end. Dropped counts the rest.
 	Injected []Injection
+	Dropped  int
 	// Evaluated counts site evaluations (the sweep's progress).
 	Evaluated int
 
@@ -167,7 +173,11 @@ func (in *Injector) ShouldFail(tid int, ts *TaskState, site string) bool {
 	in.Evaluated++
 	c := CapabilityOf(site)
 	if in.Attrs[c].ShouldFail(ts, 1, func() uint64 { return in.rng.Uint64N(100) }, in.Log) {
-		in.Injected = append(in.Injected, Injection{TID: tid, Site: site, Cap: c})
+		if len(in.Injected) < MaxRecorded {
+			in.Injected = append(in.Injected, Injection{TID: tid, Site: site, Cap: c})
+		} else {
+			in.Dropped++
+		}
 		return true
 	}
 	return false

@@ -364,3 +364,72 @@ func TestPeekTopOfAddressSpace(t *testing.T) {
 		t.Errorf("peek at the end of user space: %q at %#x", c.bytes, c.base)
 	}
 }
+
+// A sleeper interrupted again and again (a signal, then the restart) is
+// on a wait list once, and sleepers that died are dropped: the list is
+// as long as the number of sleepers, not of sleeps.
+func TestWaitListsStayShort(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.mustMmap(t, testBase, pg, protRW, mapAnon|unix.MAP_FIXED)
+	if r := sysPipe2(e.t, &args{a, 0}); r != 0 {
+		t.Fatalf("pipe2 = %s", errnoOf(r))
+	}
+	rfd := uint64(le.Uint32(e.mustCopyIn(t, a, 4)))
+	f, _ := e.t.files.get(rfd)
+	dead := &Task{state: taskZombie}
+	f.pipe.waiters = append(f.pipe.waiters, dead)
+	for i := 0; i < 1000; i++ {
+		if r := sysRead(e.t, &args{rfd, a + 8, 8}); r != errRestart {
+			t.Fatalf("read of an empty pipe = %d, want a sleep", r)
+		}
+		// What a signal does to the sleeper (cancelWait).
+		e.t.state, e.t.wait = taskRunnable, waitState{}
+	}
+	if n := len(f.pipe.waiters); n != 1 {
+		t.Errorf("%d entries on the pipe's wait list after 1000 interrupted sleeps of one task", n)
+	}
+}
+
+// prctl(PR_SET_NAME) reads at most 15 bytes (strncpy_from_user with
+// sizeof(comm)-1): a longer name is cut, and bytes past the 15th are
+// never touched, even when unmapped.
+func TestPrSetNameReadsFifteenBytes(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.mustMmap(t, testBase, pg, protRW, mapAnon|unix.MAP_FIXED)
+	long := bytes.Repeat([]byte("n"), int(pg))
+	e.mustCopyOut(t, a, long)
+	if r := sysPrctl(e.t, &args{unix.PR_SET_NAME, a}); r != 0 || e.t.comm != string(long[:15]) {
+		t.Errorf("PR_SET_NAME of a page without NUL = %s, comm %q", errnoOf(r), e.t.comm)
+	}
+	if r := sysPrctl(e.t, &args{unix.PR_SET_NAME, a + pg - 15}); r != 0 || e.t.comm != string(long[:15]) {
+		t.Errorf("PR_SET_NAME of the last 15 bytes before unmapped memory = %s, comm %q", errnoOf(r), e.t.comm)
+	}
+	if r := sysPrctl(e.t, &args{unix.PR_SET_NAME, a + pg - 14}); r != errno(unix.EFAULT) {
+		t.Errorf("PR_SET_NAME needing a byte of unmapped memory = %s, want EFAULT", errnoOf(r))
+	}
+	e.mustCopyOut(t, a, []byte("short\x00"))
+	if r := sysPrctl(e.t, &args{unix.PR_SET_NAME, a}); r != 0 || e.t.comm != "short" {
+		t.Errorf("PR_SET_NAME \"short\" = %s, comm %q", errnoOf(r), e.t.comm)
+	}
+}
+
+// The run's task table (--ps) keeps the first maxHistory tasks: a program
+// that forks forever does not grow it forever.
+func TestHistoryBounded(t *testing.T) {
+	e := newTestEnv(t)
+	for len(e.k.history) < maxHistory+100 {
+		before := len(e.k.history)
+		e.k.recordTask(e.t)
+		if len(e.k.history) == before {
+			break
+		}
+	}
+	if n := len(e.k.history); n != maxHistory {
+		t.Fatalf("history holds %d tasks, want %d", n, maxHistory)
+	}
+	var b bytes.Buffer
+	e.k.PrintHistory(&b)
+	if !bytes.HasSuffix(b.Bytes(), []byte("later ones are not recorded)\n")) {
+		t.Errorf("--ps output does not say that it is cut: ends %q", b.Bytes()[max(0, b.Len()-80):])
+	}
+}

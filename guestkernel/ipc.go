@@ -194,7 +194,7 @@ func sysMsgsnd(t *Task, a *args) int64 {
 		if flg&ipcNoWait != 0 {
 			return errno(unix.EAGAIN)
 		}
-		q.waiters = append(q.waiters, t)
+		q.waiters = addWaiter(q.waiters, t, q)
 		return t.blockRestart(waitPipeWrite, q)
 	}
 	q.msgs = append(q.msgs, message{int64(mtype), text})
@@ -252,7 +252,7 @@ func sysMsgrcv(t *Task, a *args) int64 {
 		if flg&ipcNoWait != 0 {
 			return errno(unix.ENOMSG)
 		}
-		q.waiters = append(q.waiters, t)
+		q.waiters = addWaiter(q.waiters, t, q)
 		return t.blockRestart(waitPipeRead, q)
 	}
 	m := q.msgs[pick]

@@ -23,6 +23,17 @@ type pipe struct {
 	waiters          []*Task // tasks blocked reading or writing
 }
 
+// addWaiter queues t on the wait list of obj (prepare_to_wait). Entries
+// whose task no longer sleeps on obj (interrupted by a signal, killed)
+// are dropped first, and t is queued once: the list stays as long as the
+// number of sleepers, however often they are interrupted.
+func addWaiter(list []*Task, t *Task, obj any) []*Task {
+	list = slices.DeleteFunc(list, func(w *Task) bool {
+		return w == t || w.state != taskBlocked || w.wait.obj != obj
+	})
+	return append(list, t)
+}
+
 func (p *pipe) wakeAll(k *Kernel) {
 	w := p.waiters
 	p.waiters = nil
@@ -98,7 +109,7 @@ func (t *Task) pipeRead(f *file, va, count uint64) int64 {
 		if f.flags&unix.O_NONBLOCK != 0 {
 			return errno(unix.EAGAIN)
 		}
-		p.waiters = append(p.waiters, t)
+		p.waiters = addWaiter(p.waiters, t, p)
 		return t.blockRestart(waitPipeRead, p)
 	}
 	n := min(count, uint64(len(p.buf)))
@@ -141,7 +152,7 @@ func (t *Task) pipeWrite(f *file, va, count uint64) int64 {
 				return errno(unix.EAGAIN)
 			}
 			t.rwDone = done
-			p.waiters = append(p.waiters, t)
+			p.waiters = addWaiter(p.waiters, t, p)
 			return t.blockRestart(waitPipeWrite, p)
 		}
 		n := min(space, want)

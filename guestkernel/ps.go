@@ -18,7 +18,15 @@ type taskRecord struct {
 	ended          bool
 }
 
+// maxHistory bounds the run's task table: a program that forks without
+// end would otherwise grow it without end. --ps lists the first
+// maxHistory tasks.
+const maxHistory = 1 << 16
+
 func (k *Kernel) recordTask(t *Task) {
+	if len(k.history) >= maxHistory {
+		return
+	}
 	k.history = append(k.history, &taskRecord{pid: t.pid(), tid: t.tid, ppid: t.ppid(), comm: t.comm, thread: !t.isLeader()})
 	t.record = k.history[len(k.history)-1]
 }
@@ -37,6 +45,9 @@ func waitStatusString(w int) string {
 
 // PrintHistory writes every task of the run, in creation order.
 func (k *Kernel) PrintHistory(w io.Writer) {
+	if len(k.history) >= maxHistory {
+		defer fmt.Fprintf(w, "(the first %d tasks of the run; later ones are not recorded)\n", maxHistory)
+	}
 	fmt.Fprintf(w, "%6s %6s %6s  %-16s %-7s %s\n", "PID", "TID", "PPID", "COMMAND", "KIND", "END")
 	for _, r := range k.history {
 		kind := "process"

@@ -24,12 +24,11 @@ func sysPrctl(t *Task, a *args) int64 {
 		}
 		return 1
 	case unix.PR_SET_NAME:
-		name, e := t.mm.readString(a[1], 4096)
-		if e != 0 && e != unix.ENAMETOOLONG {
+		// strncpy_from_user(comm, arg2, sizeof(comm) - 1): at most
+		// 15 bytes are read, a longer name is cut.
+		name, e := t.mm.strncpy(a[1], 15)
+		if e != 0 {
 			return errno(e)
-		}
-		if len(name) > 15 {
-			name = name[:15]
 		}
 		t.comm = name
 		return 0

@@ -1,6 +1,8 @@
 package guestkernel
 
 import (
+	"bytes"
+
 	x86 "nsvm/arch/x86_64"
 
 	"golang.org/x/sys/unix"
@@ -103,6 +105,26 @@ func (mm *MM) readString(va uint64, max int) (string, unix.Errno) {
 		va += uint64(len(src))
 	}
 	return "", unix.ENAMETOOLONG
+}
+
+// strncpy reads a string of at most n bytes at va, as strncpy_from_user
+// with count n does: it stops at a NUL or after n bytes (which need no
+// NUL), and faults only on a byte it needs.
+func (mm *MM) strncpy(va uint64, n int) (string, unix.Errno) {
+	var buf []byte
+	for len(buf) < n {
+		src, e := mm.userPage(va, false)
+		if e != 0 {
+			return "", e
+		}
+		src = src[:min(len(src), n-len(buf))]
+		if i := bytes.IndexByte(src, 0); i >= 0 {
+			return string(append(buf, src[:i]...)), 0
+		}
+		buf = append(buf, src...)
+		va += uint64(len(src))
+	}
+	return string(buf), 0
 }
 
 func (mm *MM) readU64(va uint64) (uint64, unix.Errno) {
