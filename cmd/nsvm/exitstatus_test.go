@@ -334,7 +334,14 @@ func TestExitStatusCannotExecute(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			for _, cmd := range [][]string{{"run"}, {"ns"}, {"inject"}, {"run", "--trace"}, {"ns", "--format", "svg"}, {"inject", "--format", "json"}} {
+			// With valid flags of every kind, so that a flag check
+			// that refused them would show here.
+			for _, cmd := range [][]string{
+				{"run"}, {"ns"}, {"inject"},
+				{"run", "--trace", "--mem", "1G", "--timeout", "1.5", "--fail-nth", "2", "--fail-syscall", "unshare:3"},
+				{"ns", "--format", "svg", "--timeout", "10s"},
+				{"inject", "--format", "json", "--syscall", "clone3:2", "--prob", "100", "--mem", "64M"},
+			} {
 				vm := runNSVM(t, append(cmd, r.prog, "exit", "7")...)
 				t.Run(strings.Join(cmd, "_"), func(t *testing.T) { checkRefusal(t, vm, r.status, r.keyword) })
 			}
