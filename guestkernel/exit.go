@@ -90,7 +90,6 @@ func (k *Kernel) doExit(t *Task, status int) {
 		k.zapPIDNS(t.activePIDNS(), t)
 	}
 	k.exitTaskNamespaces(t)
-	k.nrThreads--
 	t.fpu = nil
 	k.exitNotify(t)
 	k.auditPoint()
@@ -244,6 +243,9 @@ func (k *Kernel) releaseTask(t *Task) {
 	if t.isLeader() {
 		t.tg.refs--
 	}
+	// A zombie counts against threads-max until it is reaped
+	// (__unhash_process), so that unreaped children cannot pile up.
+	k.nrThreads--
 	k.Stats.LiveTasks--
 }
 

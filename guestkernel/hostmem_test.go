@@ -433,3 +433,45 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("--ps output does not say that it is cut: ends %q", b.Bytes()[max(0, b.Len()-80):])
 	}
 }
+
+// Zombies count against threads-max until they are reaped, as Linux
+// counts them (nr_threads drops in release_task): a parent that never
+// waits gets EAGAIN from fork, instead of piling up zombies.
+func TestZombiesCountAgainstThreadsMax(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	e := newFuzzEnv(t, 0, 0, null)
+	parent := e.k.current
+	forks := 0
+	for i := 0; i < 2*e.k.maxThreads; i++ {
+		e.syscall(t, parent, 57, args{}) // fork
+		r := int64(e.cpu.regs.RAX)
+		if r < 0 {
+			if r != errno(unix.EAGAIN) {
+				t.Fatalf("fork %d = %s, want a child or EAGAIN", i, errnoOf(r))
+			}
+			break
+		}
+		forks++
+		// The child exits at once; the parent never waits.
+		child := e.k.tasks[int(r)]
+		e.k.doExit(child, exitedStatus(0))
+		if child.state != taskZombie {
+			t.Fatalf("child %d is %s, want a zombie", r, stateName(child.state))
+		}
+	}
+	if forks != e.k.maxThreads-1 {
+		t.Errorf("%d forks before EAGAIN with threads-max %d and no reaping, want %d", forks, e.k.maxThreads, e.k.maxThreads-1)
+	}
+	// Reaping makes room again.
+	if r := sysWait4(parent, &args{^uint64(0), 0, 0, 0}); r <= 0 {
+		t.Fatalf("wait4 = %s", errnoOf(r))
+	}
+	e.syscall(t, parent, 57, args{})
+	if r := int64(e.cpu.regs.RAX); r <= 0 {
+		t.Errorf("fork after reaping one zombie = %s", errnoOf(r))
+	}
+}

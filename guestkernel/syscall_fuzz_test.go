@@ -777,6 +777,49 @@ func fuzzSeeds() map[string][]byte {
 		call(33, aSmall(0), aRaw(4095)).
 		call(33, aSmall(0), aRaw(1<<20)).
 		call(57))
+	add("threads", newProg(0).
+		call(56, aRaw(cloneVM|cloneFS|cloneFiles|cloneSighand|cloneThread|cloneSysVSem|cloneSetTLS|cloneParentSetTID|cloneChildClrTID),
+			aData(0x8000), aData(0x100), aData(0x108), aData(0x200)).
+		call(202, aData(0x108), aSmall(futexWait), aSmall(0), aSmall(0)).
+		call(186).
+		call(234, aSmall(2), aSmall(3), aSmall(10)).
+		call(218, aData(0x300)).
+		call(60, aSmall(0)).
+		call(202, aData(0x300), aSmall(futexWake), aSmall(1)).
+		call(231, aSmall(1)))
+	add("setns", newProg(fzRoot).
+		call(272, aRaw(cloneNewUTS|cloneNewIPC|cloneNewUser)).
+		call(2, aStr("/proc/self/ns/uts"), aSmall(0)).
+		call(57).
+		call(308, aSmall(3), aRaw(cloneNewUTS)).
+		call(434, aSmall(2), aSmall(0)).
+		call(308, aSmall(4), aRaw(cloneNewUTS|cloneNewIPC)).
+		call(247, aSmall(3), aSmall(4), aData(0x100), aRaw(unix.WEXITED|unix.WNOHANG), aSmall(0)).
+		call(62, aSmall(3), aSmall(9)).
+		call(247, aSmall(unix.P_ALL), aSmall(0), aData(0x100), aRaw(unix.WEXITED), aSmall(0)))
+	add("pgrp", newProg(0).
+		call(57).
+		call(109, aSmall(0), aSmall(0)).
+		call(112).
+		call(124, aSmall(0)).
+		call(121, aSmall(3)).
+		call(62, aNeg(2), aSmall(0)).
+		call(62, aNeg(0), aSmall(0)).
+		call(62, aNeg(0), aSmall(19)).
+		call(61, aNeg(0), aData(0x100), aRaw(unix.WUNTRACED|unix.WCONTINUED|unix.WNOHANG), aData(0x200)).
+		call(62, aSmall(3), aSmall(18)).
+		call(61, aNeg(0), aData(0x100), aRaw(unix.WCONTINUED), aSmall(0)))
+	add("sigaltstack", newProg(0).
+		pokeU64(0x200, fzUserRIP, 0x04000000|0x08000000, fzUserRIP, ^uint64(0)).
+		pokeU64(0x300, dataAddr(0x4000), 0, 0x4000).
+		call(131, aData(0x300), aSmall(0)).
+		call(13, aSmall(11), aData(0x200), aData(0x280), aSmall(8)).
+		call(14, aSmall(unix.SIG_BLOCK), aData(0x208), aData(0x210), aSmall(8)).
+		call(200, aSmall(2), aSmall(11)).
+		call(127, aData(0x400), aSmall(8)).
+		call(14, aSmall(unix.SIG_SETMASK), aData(0x400), aSmall(0), aSmall(8)).
+		call(15).
+		call(35, aData(0x500), aSmall(0)))
 	return seeds
 }
 
