@@ -51,8 +51,8 @@ func TestTraceForks(t *testing.T) {
 	}
 	trace := string(r.stderr)
 	// A vfork sleeps until the child exits, so strace-style it ends as
-	// "<... vfork resumed> = PID".
-	clone := regexp.MustCompile(`(?m)^(\[pid +\d+\] )?(vfork|clone|clone3)\(.*\) = (\d+)$|<\.\.\. (vfork|clone|clone3) resumed> = (\d+)$`)
+	// "<... vfork resumed>) = PID" (the result padded to column 40).
+	clone := regexp.MustCompile(`(?m)^(\[pid +\d+\] )?(vfork|clone|clone3)\(.*\) += (\d+)$|<\.\.\. (vfork|clone|clone3) resumed>\) += (\d+)$`)
 	m := clone.FindStringSubmatch(trace)
 	if m == nil {
 		t.Fatalf("no process creation with a child pid in the trace:\n%s", clip(r.stderr))
