@@ -288,7 +288,8 @@ type FileOperations interface {
 	// emits "." and ".." itself, as cookies 0 and 1; a file system's
 	// cookies start at 2), stopping when emit returns false.
 	Readdir(f *File, cookie int64, emit func(Dirent) bool) error
-	// Release is called when the last reference to the file goes.
+	// Release is called when the last reference to the file goes,
+	// with VFS.mu held.
 	Release(f *File)
 }
 

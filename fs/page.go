@@ -44,7 +44,8 @@ type Mappable interface {
 // SpecialOpener opens device, FIFO and socket inodes whatever file
 // system they live on (init_special_inode: def_chr_fops, def_blk_fops,
 // pipefifo_fops). The guest kernel supplies it: its devices and its
-// pipes live there. Without one such opens are ENXIO.
+// pipes live there. It is called with VFS.mu held and must not call
+// back into the VFS. Without one such opens are ENXIO.
 type SpecialOpener func(ino *Inode, f *File) (FileOperations, error)
 
 // SetSpecialOpener installs the opener of special files.
