@@ -90,6 +90,89 @@ func TestStrace(t *testing.T) {
 	}
 }
 
+// TestStraceSignals: signals that find their target asleep in a syscall
+// (a read restarted after an SA_RESTART handler, a pause failing with
+// EINTR, SIGKILL and SIGTERM to children asleep in read) and SIGCHLD,
+// shown though ignored. Natively whether a signal finds its target asleep
+// depends on timing, so strace's output is recorded once, from a run in
+// which it did (testdata/strace_signals.golden; go test -run
+// TestStraceSignals -update records it again, from two native runs that
+// must agree), and nsvm, which runs one task at a time in that order, is
+// compared with the recording, task by task as in TestStrace.
+func TestStraceSignals(t *testing.T) {
+	bin := cbuild.Static(t, filepath.Join("testdata", "strace_signals.c"))
+	golden := filepath.Join("testdata", "strace_signals.golden")
+	if *updateGolden {
+		strace, err := exec.LookPath("strace")
+		if err != nil {
+			t.Fatalf("-update needs strace: %v", err)
+		}
+		a := canonicalTrace(t, "strace", traceRun(t, strace, "-f", "-q", bin).stderr, true)
+		b := canonicalTrace(t, "strace", traceRun(t, strace, "-f", "-q", bin).stderr, true)
+		if d := traceDiff(a, b); d != "" {
+			t.Fatalf("two native traces differ (a signal came early?); try again:\n%s", d)
+		}
+		if err := os.WriteFile(golden, []byte(a.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Where the test binary lies (the cbuild cache) differs from the
+	// recording's machine: glibc's readlink of /proc/self/exe is
+	// compared without the path.
+	want := exeless(parseCanonTrace(string(data)))
+	requireKVM(t)
+	needNSVM(t)
+	vm := traceRun(t, nsvmBin, "run", "--timeout", "60s", "--trace", bin)
+	if vm.status != 0 || string(vm.stdout) != "done\n" {
+		t.Errorf("nsvm: status %d, stdout %q", vm.status, vm.stdout)
+	}
+	if d := traceDiff(want, exeless(canonicalTrace(t, "nsvm", vm.stderr, false))); d != "" {
+		t.Errorf("nsvm --trace differs from the recorded strace -f (- strace, + nsvm):\n%s\nnsvm's trace:\n%s", d, clip(vm.stderr))
+	}
+	checkTraceOrder(t, "nsvm", vm.stderr)
+}
+
+var exeRE = regexp.MustCompile(`^readlink\("/proc/self/exe", .*\) = \d+$`)
+
+// exeless drops the path from readlink("/proc/self/exe") lines.
+func exeless(c canonTrace) canonTrace {
+	for _, n := range c.order {
+		for i, l := range c.lines[n] {
+			if exeRE.MatchString(l) {
+				c.lines[n][i] = `readlink("/proc/self/exe", EXE, 4096) = LEN`
+			}
+		}
+	}
+	return c
+}
+
+// String renders c one line per syscall: "PIDn line".
+func (c canonTrace) String() string {
+	var sb strings.Builder
+	for _, n := range c.order {
+		for _, l := range c.lines[n] {
+			sb.WriteString(n + " " + l + "\n")
+		}
+	}
+	return sb.String()
+}
+
+func parseCanonTrace(s string) canonTrace {
+	c := canonTrace{lines: map[string][]string{}}
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		n, rest, _ := strings.Cut(l, " ")
+		if _, ok := c.lines[n]; !ok {
+			c.order = append(c.order, n)
+		}
+		c.lines[n] = append(c.lines[n], rest)
+	}
+	return c
+}
+
 // traceRun runs name with args, the tests' environment plus straceEnv,
 // and an empty stdin.
 func traceRun(t *testing.T, name string, args ...string) result {
