@@ -29,7 +29,7 @@ func TestPS(t *testing.T) {
 	if len(lines) < 20 || !strings.Contains(lines[0], "PID") || !strings.Contains(lines[0], "END") {
 		t.Fatalf("--ps printed %d lines:\n%s", len(lines), clip(r.stderr))
 	}
-	row := regexp.MustCompile(`^\s*(\d+)\s+(\d+)\s+(\d+)\s+\S+\s+(process|thread)\s+(exited \d+|killed by SIG\w+)$`)
+	row := regexp.MustCompile(psRow)
 	for _, l := range lines[1:] {
 		if !row.MatchString(l) {
 			t.Errorf("unexpected --ps line %q", l)
@@ -37,6 +37,45 @@ func TestPS(t *testing.T) {
 	}
 	if m := row.FindStringSubmatch(lines[1]); m == nil || m[1] != "2" || m[3] != "1" {
 		t.Errorf("the first task should be the program, pid 2, child of init: %q", lines[1])
+	}
+}
+
+// psRow is a --ps row: PID, TID, PPID (the initial pid namespace's
+// numbers), NSPID ("-", or the numbers from the initial pid namespace
+// down), COMMAND, KIND, END.
+const psRow = `^\s*(\d+)\s+(\d+)\s+(\d+)\s+(-|\d+(?: \d+)+)\s+(\S+)\s+(process|thread)\s+(exited \d+|killed by SIG\w+)$`
+
+// TestPSOneView: --ps does not mix pid views in a row. In ns_scene, 3
+// unshares its pid namespace and forks 4, pid 1 there: 4's row says
+// PID 4, PPID 3 (both as the initial namespace numbers them) and NSPID
+// "4 1"; nobody's row says PID 1 but init's parent of the program.
+func TestPSOneView(t *testing.T) {
+	requireKVM(t)
+	bin := cbuild.Static(t, filepath.Join("testdata", "ns_scene.c"))
+	r := runNSVM(t, "run", "--ps", bin)
+	if r.status != 0 {
+		t.Fatalf("status %d\n%s", r.status, clip(r.stderr))
+	}
+	var rows [][]string
+	for _, l := range strings.Split(string(r.stderr), "\n") {
+		if m := regexp.MustCompile(psRow).FindStringSubmatch(l); m != nil {
+			rows = append(rows, m[1:])
+		}
+	}
+	want := [][]string{ // PID TID PPID NSPID
+		{"2", "2", "1", "-"},
+		{"3", "3", "2", "-"},
+		{"4", "4", "3", "4 1"},
+		{"5", "5", "2", "-"},
+		{"6", "6", "2", "-"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d --ps rows, want %d:\n%s", len(rows), len(want), clip(r.stderr))
+	}
+	for i, w := range want {
+		if got := rows[i][:4]; strings.Join(got, "|") != strings.Join(w, "|") {
+			t.Errorf("row %d: PID TID PPID NSPID = %q, want %q", i, got, w)
+		}
 	}
 }
 
@@ -87,7 +126,10 @@ func TestNSPicture(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ready = "scene ready"
-	for _, format := range []string{"text", "dot"} {
+	golden := func(format string) string {
+		return filepath.Join("testdata", "ns_scene.golden."+map[string]string{"text": "txt", "dot": "dot", "svg": "svg"}[format])
+	}
+	for _, format := range []string{"text", "dot", "svg"} {
 		r := runNSVM(t, "ns", "--format", format, bin)
 		if r.status != 0 {
 			t.Fatalf("%s: status %d\n%s", format, r.status, clip(r.stderr))
@@ -97,30 +139,26 @@ func TestNSPicture(t *testing.T) {
 			t.Errorf("%s: the guest's stdout is not on stderr:\n%s", format, clip(r.stderr))
 		}
 		pic := string(r.stdout)
-		golden := filepath.Join("testdata", "ns_scene.golden."+map[string]string{"text": "txt", "dot": "dot"}[format])
 		if *updateGolden {
-			os.WriteFile(golden, []byte(pic), 0o644)
+			os.WriteFile(golden(format), []byte(pic), 0o644)
 		}
-		want, err := os.ReadFile(golden)
+		want, err := os.ReadFile(golden(format))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pic != string(want) {
-			t.Errorf("%s picture differs from %s:\n--- got\n%s--- want\n%s", format, golden, pic, want)
+			t.Errorf("%s picture differs from %s:\n--- got\n%s--- want\n%s", format, golden(format), pic, want)
 		}
 	}
-	// `nsvm ns --format svg PROG > f.svg`: stdout is the SVG.
-	r := runNSVM(t, "ns", "--format", "svg", bin)
-	if r.status != 0 {
-		t.Fatalf("svg: status %d\n%s", r.status, clip(r.stderr))
+	// `nsvm ns --format svg PROG > f.svg`: stdout is the SVG (the golden
+	// file, checked above).
+	stdoutSVG, err := os.ReadFile(golden("svg"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(r.stderr), ready) {
-		t.Errorf("svg: the guest's stdout is not on stderr:\n%s", clip(r.stderr))
-	}
-	stdoutSVG := r.stdout
 	// --out: the picture goes to the file, the guest keeps stdout.
 	svg := filepath.Join(t.TempDir(), "scene.svg")
-	r = runNSVM(t, "ns", "--format", "svg", "--out", svg, bin)
+	r := runNSVM(t, "ns", "--format", "svg", "--out", svg, bin)
 	if r.status != 0 {
 		t.Fatalf("svg --out: status %d\n%s", r.status, clip(r.stderr))
 	}
@@ -162,7 +200,10 @@ func TestNSPicture(t *testing.T) {
 	if root != "svg" || rects != 6+4+14+1 {
 		t.Errorf("SVG root %q with %d rects, want svg with 25", root, rects)
 	}
-	for _, want := range []string{"pid 1", "pid 6", "nsproxy #4", "uts:[4026531848]", "user:[4026531847]"} {
+	// The boxes, and the legend of the edge styles.
+	for _, want := range []string{"pid 1", "pid 6", "nsproxy #4", "uts:[4026531848]", "user:[4026531847]",
+		"edges", "task → its nsproxy", "nsproxy → its namespaces", "task → its own pid namespace",
+		"the user namespace that owns it", "its parent"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("SVG lacks %q", want)
 		}
