@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -134,10 +135,15 @@ func TestInjectAuditorCatchesLeak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a second nsvm binary")
 	}
-	buggy := filepath.Join(t.TempDir(), "nsvm-faultbug")
-	cmd := exec.Command("go", "build", "-tags", "faultbug", "-o", buggy, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags faultbug: %v\n%s", err, out)
+	// $TEST_NSVM_FAULTBUG_BIN names a prebuilt one (the emulated-SVM
+	// suite builds it on the host: its machine has no writable Go cache).
+	buggy := os.Getenv("TEST_NSVM_FAULTBUG_BIN")
+	if buggy == "" {
+		buggy = filepath.Join(t.TempDir(), "nsvm-faultbug")
+		cmd := exec.Command(goTool(), "build", "-tags", "faultbug", "-o", buggy, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build -tags faultbug: %v\n%s", err, out)
+		}
 	}
 	bin := cbuild.Static(t, filepath.Join("testdata", "inject_ops.c"))
 	r := run(t, buggy, "inject", "--format", "json", "--syscall", "clone:2", bin, "fork")
