@@ -3,7 +3,9 @@ package guestkernel
 // Exit: do_exit, exit_group, the zombie state and release_task, modelled
 // on kernel/exit.c. A task lets go of its resources in exit_mm,
 // exit_files, exit_fs order, its children go to a reaper, and its parent
-// gets the exit signal and a wake-up in wait4.
+// gets the exit signal and a wake-up in wait4. Its credentials stay until
+// it is reaped (release_task → put_task_struct → __put_task_struct puts
+// them), so that a zombie still has its uid and pins its user namespace.
 
 import (
 	"golang.org/x/sys/unix"
@@ -84,7 +86,7 @@ func (k *Kernel) doExit(t *Task, status int) {
 	t.fs.users--
 	t.fs = nil
 	t.sighand.refs--
-	k.putCred(t.cred)
+	// The creds stay with the zombie: releaseTask puts them.
 	// A pid namespace's init takes its namespace down with it.
 	if t.isLeader() && len(t.pids) > 1 && t.pids[len(t.pids)-1].nr == 1 {
 		k.zapPIDNS(t.activePIDNS(), t)
@@ -229,7 +231,8 @@ func (k *Kernel) forgetOriginalParent(t *Task) {
 }
 
 // releaseTask is release_task: the last trace of a task goes; its pid is
-// free again.
+// free again, and the task_struct's last reference takes its credentials
+// with it (__put_task_struct).
 func (k *Kernel) releaseTask(t *Task) {
 	if t.state == taskDead {
 		return
@@ -246,6 +249,7 @@ func (k *Kernel) releaseTask(t *Task) {
 	// A zombie counts against threads-max until it is reaped
 	// (__unhash_process), so that unreaped children cannot pile up.
 	k.nrThreads--
+	k.putCred(t.cred)
 	k.Stats.LiveTasks--
 }
 

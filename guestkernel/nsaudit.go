@@ -9,7 +9,9 @@ import (
 )
 
 // AuditNamespaces is the namespace refcount audit: every nsproxy's count
-// must equal the number of tasks holding it, and every namespace's count
+// must equal the number of tasks holding it, every cred's the number of
+// tasks holding it (zombies included: they keep their creds until they
+// are reaped), and every namespace's count
 // the number of its holders (nsproxies, credentials, open nsfs files,
 // child namespaces, and the initial ones' static reference); a namespace
 // nothing holds must be gone. It returns every discrepancy, or nil.
@@ -27,14 +29,14 @@ func (k *Kernel) AuditNamespaces() error {
 		}
 	}
 	// Tasks hold nsproxies (live ones; zombies dropped theirs) and
-	// credentials.
-	creds := map[*cred]bool{}
+	// credentials (zombies too, until release_task).
+	creds := map[*cred]int{}
 	for _, t := range append(k.sortedTasks(), k.init) {
 		if t.alive() || t == k.init {
 			holdProxy(t.nsproxy)
 		}
-		if t.cred != nil && t.cred.refs > 0 {
-			creds[t.cred] = true
+		if t.cred != nil {
+			creds[t.cred]++
 		}
 	}
 	for p := range proxies {
@@ -81,6 +83,11 @@ func (k *Kernel) AuditNamespaces() error {
 	}
 	holders[w.InitUser]++
 	var bad []string
+	for c, n := range creds {
+		if c.refs != n {
+			bad = append(bad, fmt.Sprintf("cred %p (uid %d): count %d, held by %d tasks", c, c.uid, c.refs, n))
+		}
+	}
 	for p, n := range proxies {
 		if p.Refs != n {
 			bad = append(bad, fmt.Sprintf("nsproxy %p: count %d, held by %d tasks", p, p.Refs, n))
