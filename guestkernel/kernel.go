@@ -113,6 +113,10 @@ type Kernel struct {
 	current  *Task        // the task whose context is on the vCPU
 	fpuOwner *Task        // whose registers the vCPU's FPU holds
 	runq     []*Task
+	// tick is the preemption tick of Run, armed (tickArmed) only while
+	// it has work: see updateTick.
+	tick      *time.Ticker
+	tickArmed bool
 
 	nrThreads, maxThreads int
 	trace                 *kernelTrace // --trace (trace.go)
@@ -312,8 +316,10 @@ const NoWorkSyscall = 0x4e53
 var ErrTimeout = errors.New("guest timed out")
 
 // Run runs the guest until its last task exits, and returns how the
-// program ended. timeout 0 means no limit. While more than one task can
-// run, a 10 ms tick preempts the one on the vCPU.
+// program ended. timeout 0 means no limit. While another task waits to
+// run, or a sleeper's timeout is pending, a 10 ms tick interrupts the
+// vCPU (HandleInterrupt): it preempts the task on the vCPU and expires
+// timeouts. A lone task with no timeout pending runs without ticks.
 func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 	if timeout > 0 {
 		tm := time.AfterFunc(timeout, func() { c.Kick(ErrTimeout) })
@@ -321,9 +327,14 @@ func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 	}
 	stop := make(chan struct{})
 	defer close(stop)
+	tick := time.NewTicker(tickPeriod)
+	tick.Stop() // armed by updateTick
+	k.tick, k.tickArmed = tick, false
+	defer func() {
+		tick.Stop()
+		k.tick, k.tickArmed = nil, false
+	}()
 	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
@@ -333,6 +344,7 @@ func (k *Kernel) Run(c *vm.VCPU, timeout time.Duration) (Status, error) {
 			}
 		}
 	}()
+	k.updateTick()
 	err := c.Run(k)
 	k.traceFlush()
 	if err != nil {
@@ -373,7 +385,12 @@ func (k *Kernel) HandleIO(c *vm.VCPU, io vm.IOExit) (stop bool, err error) {
 			return false, nil
 		}
 		if k.syscall(t, r, s, f) {
-			// The fast path: the same task goes on.
+			// The fast path: the same task goes on. It set no
+			// timeout (it would have blocked), but it may have
+			// woken or made another task.
+			if len(k.runq) > 0 && !k.tickArmed {
+				k.updateTick()
+			}
 			c.MarkDirty(vm.SyncRegs)
 			return false, nil
 		}
@@ -431,6 +448,7 @@ func (k *Kernel) finishExit(c *vm.VCPU, r *kvm.Regs, s *kvm.Sregs, fr exitFrame)
 		return true, err
 	}
 	c.MarkDirty(dirty)
+	k.updateTick()
 	return false, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"nsvm/vm"
 )
 
 // The task table for humans: `nsvm run --ps` prints every task the run
@@ -109,9 +111,15 @@ func (k *Kernel) PrintTasks(w io.Writer) {
 	}
 }
 
-// RequestDump asks the running kernel to print its task table at the
-// next tick (SIGQUIT). Safe from any goroutine.
-func (k *Kernel) RequestDump() { k.dumpReq.Store(true) }
+// RequestDump asks the running kernel to print its task table (SIGQUIT):
+// it interrupts the vCPU, whose HandleInterrupt prints it, tick or no
+// tick. Safe from any goroutine.
+func (k *Kernel) RequestDump() {
+	k.dumpReq.Store(true)
+	if c, ok := k.cpu.(*vm.VCPU); ok {
+		c.Interrupt()
+	}
+}
 
 func (k *Kernel) maybeDump() {
 	if k.dumpReq.Swap(false) {

@@ -6,6 +6,8 @@ package guestkernel
 // a fork faster here, where each costs an exit either way, and one vCPU
 // keeps the kernel model single-threaded and lock-free). A task runs until
 // it blocks, exits, or is preempted by the tick; the run queue is FIFO.
+// The tick runs only while it has work (updateTick): a lone task with no
+// timeout pending takes no tick exits at all.
 //
 // The switch. Every exit nsvm handles leaves the vCPU in a ring-0 stub
 // with an iretq frame on the kernel stack (the syscall stub's, an
@@ -335,8 +337,46 @@ func (k *Kernel) switchFPU(c *vm.VCPU, next *Task) error {
 	return nil
 }
 
+// tickPeriod is the preemption tick's period (Linux's HZ=100 jiffy).
+const tickPeriod = 10 * time.Millisecond
+
+// updateTick arms the tick (Run) while it has work to do, and stops it
+// otherwise. It has work while a task waits on the run queue (the one on
+// the vCPU is to be preempted) or a sleeper has a timeout (the tick
+// expires it while other code runs; with nothing runnable pickNext sleeps
+// until it instead). A lone runnable task with no timeout pending runs
+// without a single tick exit. Called after every exit that can change
+// either; the syscall fast path checks only the run queue, since a task
+// that sets a timeout blocks.
+func (k *Kernel) updateTick() {
+	if k.tick == nil {
+		return
+	}
+	need := len(k.runq) > 0 || k.timerPending()
+	if need == k.tickArmed {
+		return
+	}
+	k.tickArmed = need
+	if need {
+		k.tick.Reset(tickPeriod)
+	} else {
+		k.tick.Stop()
+	}
+}
+
+// timerPending reports whether a sleeping task has a timeout.
+func (k *Kernel) timerPending() bool {
+	for _, t := range k.tasks {
+		if t.state == taskBlocked && !t.wait.deadline.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
 // HandleInterrupt is the preemption tick (vm.Handler): if the task on the
 // vCPU was interrupted in user mode and another task is waiting, switch.
+// A SIGQUIT dump request (RequestDump) arrives the same way.
 func (k *Kernel) HandleInterrupt(c *vm.VCPU) (stop bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -351,6 +391,7 @@ func (k *Kernel) HandleInterrupt(c *vm.VCPU) (stop bool, err error) {
 	// runs at CPL3 on PVM) KVM may hold the entry's #BP pending, and a
 	// switch there would lose it.
 	if x86.CPL(s) != 3 || r.RIP >= taskSize || len(k.runq) == 0 || cur == nil || !cur.onCPU {
+		k.updateTick()
 		return false, nil
 	}
 	k.Stats.Preemptions++
@@ -368,5 +409,6 @@ func (k *Kernel) HandleInterrupt(c *vm.VCPU) (stop bool, err error) {
 		return true, err
 	}
 	c.MarkDirty(dirty)
+	k.updateTick()
 	return false, nil
 }
