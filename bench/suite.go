@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,12 +41,25 @@ type Options struct {
 	MemLimit uint64    // guest memory for the sweeps
 }
 
-// Stats summarises samples in ns.
+// Stats summarises samples in ns. Percentiles are by nearest rank. A
+// percentile p is given only when there are enough samples for it to be
+// other than the maximum, N*(1-p) >= 1: p90 needs at least 10 samples
+// and p99 at least 100 (MinSamplesP90, MinSamplesP99); otherwise it is 0
+// (left out of the JSON, "-" in the table).
 type Stats struct {
-	N                          int
-	Min, Median, P90, P99, Max float64
-	samples                    []float64
+	N           int
+	Min, Median float64
+	P90         float64 `json:",omitempty"`
+	P99         float64 `json:",omitempty"`
+	Max         float64
+	samples     []float64
 }
+
+// The fewest samples that have a p90 and a p99.
+const (
+	MinSamplesP90 = 10
+	MinSamplesP99 = 100
+)
 
 func summarize(s []float64) Stats {
 	if len(s) == 0 {
@@ -53,13 +67,27 @@ func summarize(s []float64) Stats {
 	}
 	c := append([]float64(nil), s...)
 	sort.Float64s(c)
-	q := func(p float64) float64 { return c[min(len(c)-1, int(p*float64(len(c))))] }
-	return Stats{N: len(c), Min: c[0], Median: q(0.5), P90: q(0.9), P99: q(0.99), Max: c[len(c)-1], samples: c}
+	st := Stats{N: len(c), Min: c[0], Median: quantile(c, 0.5), Max: c[len(c)-1], samples: c}
+	if st.N >= MinSamplesP90 {
+		st.P90 = quantile(c, 0.9)
+	}
+	if st.N >= MinSamplesP99 {
+		st.P99 = quantile(c, 0.99)
+	}
+	return st
+}
+
+// quantile is the p-quantile of sorted samples by nearest rank: the
+// smallest sample with at least a fraction p of them at or below it.
+func quantile(sorted []float64, p float64) float64 {
+	i := int(math.Ceil(p*float64(len(sorted))-1e-9)) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
 // Pair is one measurement on both sides.
 type Pair struct {
 	Name   string
+	MiB    int `json:",omitempty"` // the memory sweep: MiB touched by the parent
 	NSVM   Stats
 	Native Stats
 }
@@ -107,23 +135,32 @@ type runner struct {
 	opt       Options
 	lastClock float64
 	bin       string
-	steps     int
-	done      int
 	tty       bool
 }
 
-func (r *runner) progress(what string) {
-	r.done++
+// step is one measurement of the suite, named for the progress line.
+type step struct {
+	name string
+	run  func() error
+}
+
+// progress reports that step done of steps (named what) is finished: a
+// bar redrawn in place on a terminal, a line each otherwise. The last
+// step's bar stays, full, on its own line.
+func (r *runner) progress(done, steps int, what string) {
 	if r.opt.Log == nil {
 		return
 	}
 	if r.tty {
 		const w = 30
-		d := r.done * w / r.steps
-		fmt.Fprintf(r.opt.Log, "\r[%s%s] %d/%d %-28s", strings.Repeat("#", d), strings.Repeat(".", w-d), r.done, r.steps, what)
+		d := done * w / steps
+		fmt.Fprintf(r.opt.Log, "\r\033[K[%s%s] %d/%d %s", strings.Repeat("#", d), strings.Repeat(".", w-d), done, steps, what)
+		if done == steps {
+			fmt.Fprintln(r.opt.Log)
+		}
 		return
 	}
-	fmt.Fprintf(r.opt.Log, "%d/%d %s\n", r.done, r.steps, what)
+	fmt.Fprintf(r.opt.Log, "%d/%d %s\n", done, steps, what)
 }
 
 // parseSamples reads fork_suite's output.
@@ -249,10 +286,10 @@ func RunSuite(opt Options) (*Results, error) {
 		name string
 		xcr0 uint64
 	}{{"sse", x86.XFeatureX87 | x86.XFeatureSSE}, {"avx", x86.XFeatureX87 | x86.XFeatureSSE | x86.XFeatureAVX}, {"avx512", x86.XFeaturesUser}}
-	r.steps = len(ops) + 1 + len(memMiB) + len(fpus) + 2*runtime.NumCPU() + 1
 	res := &Results{Platform: platform()}
 	n := strconv.Itoa(opt.Samples)
 
+	// pair measures one case on both sides.
 	pair := func(name string, cpu int, xcr0 uint64, args ...string) (Pair, *guestkernel.Kernel, error) {
 		ns, err := r.native(cpu, args...)
 		if err != nil {
@@ -262,66 +299,74 @@ func RunSuite(opt Options) (*Results, error) {
 		if err != nil {
 			return Pair{}, nil, err
 		}
-		r.progress(name)
 		return Pair{Name: name, NSVM: summarize(gs), Native: summarize(ns)}, k, nil
 	}
+	// measure is a step that adds pair's result to a list.
+	measure := func(list *[]Pair, name string, cpu int, xcr0 uint64, args ...string) step {
+		return step{name, func() error {
+			p, _, err := pair(name, cpu, xcr0, args...)
+			*list = append(*list, p)
+			return err
+		}}
+	}
+	var steps []step
 	var forkKernel *guestkernel.Kernel
-	var forkClock float64
+	var forkClock, floor float64
 	for _, op := range ops {
-		p, k, err := pair(op, -1, 0, op, n)
-		if err != nil {
-			return nil, err
-		}
-		if op == "fork" {
-			forkKernel, forkClock = k, r.lastClock
-		}
-		res.Latency = append(res.Latency, p)
+		steps = append(steps, step{op, func() error {
+			p, k, err := pair(op, -1, 0, op, n)
+			if op == "fork" {
+				forkKernel, forkClock = k, r.lastClock
+			}
+			res.Latency = append(res.Latency, p)
+			return err
+		}})
 	}
-	p, _, err := pair("fork pinned to CPU 0", 0, 0, "fork", n)
-	if err != nil {
-		return nil, err
-	}
-	res.Pinned = append(res.Pinned, p)
+	steps = append(steps, measure(&res.Pinned, "fork pinned to CPU 0", 0, 0, "fork", n))
 	for _, mib := range memMiB {
 		samples := n
 		if mib >= 256 {
 			samples = strconv.Itoa(max(opt.Samples/10, 10)) // big forks are slow
 		}
-		p, _, err := pair(fmt.Sprintf("fork %d MiB touched", mib), -1, 0, "fork", samples, strconv.Itoa(mib*256))
-		if err != nil {
-			return nil, err
-		}
-		res.Memory = append(res.Memory, p)
+		name := fmt.Sprintf("fork %d MiB touched", mib)
+		steps = append(steps, step{name, func() error {
+			p, _, err := pair(name, -1, 0, "fork", samples, strconv.Itoa(mib*256))
+			p.MiB = mib
+			res.Memory = append(res.Memory, p)
+			return err
+		}})
 	}
 	for _, f := range fpus {
-		p, _, err := pair("fork "+f.name, -1, f.xcr0, "fork", n)
-		if err != nil {
-			return nil, err
-		}
-		res.FPU = append(res.FPU, p)
+		steps = append(steps, measure(&res.FPU, "fork "+f.name, -1, f.xcr0, "fork", n))
 	}
 	// Throughput: 1..CPUs parallel forkers on both sides (nsvm's
 	// forkers share its one vCPU). Forks per second.
 	for p := 1; p <= runtime.NumCPU(); p++ {
-		x, _, err := pair(fmt.Sprintf("%d forker(s)", p), -1, 0, "parallel", strconv.Itoa(p), strconv.Itoa(max(opt.Samples/p, 10)))
-		if err != nil {
+		name := fmt.Sprintf("%d forker(s)", p)
+		steps = append(steps, step{name, func() error {
+			x, _, err := pair(name, -1, 0, "parallel", strconv.Itoa(p), strconv.Itoa(max(opt.Samples/p, 10)))
+			if err != nil {
+				return err
+			}
+			x.NSVM = Stats{N: 1, Median: 1e9 / x.NSVM.Median}
+			x.Native = Stats{N: 1, Median: 1e9 / x.Native.Median}
+			res.Throughput = append(res.Throughput, x)
+			return nil
+		}})
+	}
+	steps = append(steps, step{"exit floor", func() error {
+		var err error
+		floor, err = r.exitFloor()
+		return err
+	}})
+	for i, s := range steps {
+		if err := s.run(); err != nil {
 			return nil, err
 		}
-		x.NSVM = Stats{N: 1, Median: 1e9 / x.NSVM.Median}
-		x.Native = Stats{N: 1, Median: 1e9 / x.Native.Median}
-		res.Throughput = append(res.Throughput, x)
+		r.progress(i+1, len(steps), s.name)
 	}
-	r.progress("throughput")
-	floor, err := r.exitFloor()
-	if err != nil {
-		return nil, err
-	}
-	r.progress("exit floor")
 	if forkKernel != nil {
 		res.Breakdown = breakdown(forkKernel, res.Latency[0].NSVM.Median, floor, forkClock)
-	}
-	if r.tty && opt.Log != nil {
-		fmt.Fprint(opt.Log, "\r\033[K")
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
@@ -352,6 +397,9 @@ func breakdown(k *guestkernel.Kernel, median, floor, clk float64) Breakdown {
 	}
 	b.Sum = b.InKVMRun + b.InGo - clk
 	b.SumOverMedian = b.Sum / median
+	if floor <= 0 {
+		b.ExitFloorNS = 0
+	}
 	if floor > 0 {
 		b.MedianOverFloor = median / floor
 	}
@@ -417,19 +465,69 @@ func platform() Platform {
 	return p
 }
 
-// WriteTable prints the human-readable report.
+// us formats ns as µs.
+func us(ns float64) string { return fmt.Sprintf("%.1fµs", ns/1000) }
+
+// WriteTable prints the human-readable report. A section shows the p90
+// and p99 columns only when one of its rows has enough samples for them
+// (see Stats); a row without enough shows "-" there.
 func (r *Results) WriteTable(w io.Writer) {
 	p := r.Platform
-	fmt.Fprintf(w, "platform: %s KVM, %s, %d CPUs, XSAVE %d bytes, Linux %s, %s\n\n", p.KVM, p.CPU, p.CPUs, p.XSAVESize, p.Kernel, p.Go)
+	fmt.Fprintf(w, "platform: %s KVM, %s, %d CPUs, XSAVE %d bytes, Linux %s, %s\n", p.KVM, p.CPU, p.CPUs, p.XSAVESize, p.Kernel, p.Go)
+	fmt.Fprintf(w, "latencies in µs; p90 needs >= %d samples, p99 >= %d (\"-\": fewer)\n\n", MinSamplesP90, MinSamplesP99)
 	section := func(title string, ps []Pair) {
 		if len(ps) == 0 {
 			return
 		}
-		fmt.Fprintf(w, "%s\n%-24s %10s %10s %10s %10s %10s   %10s %10s %8s\n", title, "", "min", "median", "p90", "p99", "max", "host med", "host p99", "x-host")
+		var has90, has99 bool
 		for _, x := range ps {
-			us := func(v float64) string { return fmt.Sprintf("%.1fus", v/1000) }
-			fmt.Fprintf(w, "%-24s %10s %10s %10s %10s %10s   %10s %10s %8.2f\n", x.Name, us(x.NSVM.Min), us(x.NSVM.Median), us(x.NSVM.P90),
-				us(x.NSVM.P99), us(x.NSVM.Max), us(x.Native.Median), us(x.Native.P99), x.Ratio())
+			has90 = has90 || x.NSVM.P90 != 0
+			has99 = has99 || x.NSVM.P99 != 0 || x.Native.P99 != 0
+		}
+		pct := func(v float64) string {
+			if v == 0 {
+				return "-"
+			}
+			return us(v)
+		}
+		type col struct {
+			head string
+			get  func(Pair) string
+			show bool
+		}
+		cols := []col{
+			{"n", func(x Pair) string { return fmt.Sprint(x.NSVM.N) }, true},
+			{"min", func(x Pair) string { return us(x.NSVM.Min) }, true},
+			{"median", func(x Pair) string { return us(x.NSVM.Median) }, true},
+			{"p90", func(x Pair) string { return pct(x.NSVM.P90) }, has90},
+			{"p99", func(x Pair) string { return pct(x.NSVM.P99) }, has99},
+			{"max", func(x Pair) string { return us(x.NSVM.Max) }, true},
+			{"   host med", func(x Pair) string { return us(x.Native.Median) }, true},
+			{"host p99", func(x Pair) string { return pct(x.Native.P99) }, has99},
+			{"x-host", func(x Pair) string { return fmt.Sprintf("%.2f", x.Ratio()) }, true},
+		}
+		// The host's columns start after a wider gap.
+		cell := func(head, v string) string {
+			if strings.HasPrefix(head, "   ") {
+				return fmt.Sprintf("    %10s", v)
+			}
+			return fmt.Sprintf(" %10s", v)
+		}
+		fmt.Fprintf(w, "%s\n%-24s", title, "")
+		for _, c := range cols {
+			if c.show {
+				fmt.Fprint(w, cell(c.head, strings.TrimSpace(c.head)))
+			}
+		}
+		fmt.Fprintln(w)
+		for _, x := range ps {
+			fmt.Fprintf(w, "%-24s", x.Name)
+			for _, c := range cols {
+				if c.show {
+					fmt.Fprint(w, cell(c.head, c.get(x)))
+				}
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w)
 	}
@@ -446,10 +544,16 @@ func (r *Results) WriteTable(w io.Writer) {
 	}
 	b := r.Breakdown
 	fmt.Fprintf(w, "breakdown of nsvm's fork cycle (per fork, VMM counters):\n")
-	fmt.Fprintf(w, "  %.1f exits; inside KVM_RUN %.1fus; Go handlers %.1fus (XSAVE ioctls %.1fus, dup_mm %.1fus for %.0f pages copied); %.1f COW faults; %.1f page-table pages shot down\n",
-		b.ExitsPerFork, b.InKVMRun/1000, b.InGo/1000, b.XSAVE/1000, b.MMCopy/1000, b.PagesCopied, b.COWFaults, b.ShootdownPages)
-	fmt.Fprintf(w, "  parts (minus the clock reading) sum to %.1fus = %.2f x the median %.1fus; bare exit floor %.1fus (median = %.1f floors)\n",
-		b.Sum/1000, b.SumOverMedian, b.Median/1000, b.ExitFloorNS/1000, b.MedianOverFloor)
+	fmt.Fprintf(w, "  %.1f exits; inside KVM_RUN %s; Go handlers %s (XSAVE ioctls %s, dup_mm %s for %.0f pages copied); %.1f COW faults; %.1f page-table pages shot down\n",
+		b.ExitsPerFork, us(b.InKVMRun), us(b.InGo), us(b.XSAVE), us(b.MMCopy), b.PagesCopied, b.COWFaults, b.ShootdownPages)
+	floor := fmt.Sprintf("bare exit floor %s (median = %.1f floors)", us(b.ExitFloorNS), b.MedianOverFloor)
+	if b.ExitFloorNS <= 0 {
+		// An emulator that refuses the user-mode out (test/svm) makes
+		// the loop end at once.
+		floor = "bare exit floor not measured (the out loop did not run)"
+	}
+	fmt.Fprintf(w, "  parts (minus the clock reading) sum to %s = %.2f x the median %s; %s\n",
+		us(b.Sum), b.SumOverMedian, us(b.Median), floor)
 	fmt.Fprintf(w, "\n%.1f s in all\n", r.Seconds)
 }
 
