@@ -22,6 +22,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	x86 "nsvm/arch/x86_64"
+	"nsvm/guestkernel/loader"
 	"nsvm/guestkernel/strace"
 )
 
@@ -82,22 +84,35 @@ func (k *Kernel) traceOf(t *Task) *taskTrace {
 	return t.trace
 }
 
-// traceMem reads guest memory for the trace: only present, user-readable
-// pages, and nothing is faulted in or counted as a user copy.
+// traceMem reads guest memory for the trace as a tracer's
+// process_vm_readv would: nothing is faulted in or counted as a user
+// copy, and a page of a readable mapping that was never touched reads as
+// the zeros the first touch would give it.
 type traceMem struct{ mm *MM }
 
 func (m traceMem) Read(addr uint64, b []byte) bool {
-	if len(b) == 0 {
-		return true
+	mm := m.mm
+	if mm == nil || addr+uint64(len(b)) < addr || addr+uint64(len(b)) > taskSize {
+		return len(b) == 0
 	}
-	if m.mm == nil || addr+uint64(len(b)) < addr {
-		return false
+	for len(b) > 0 {
+		n := min(uint64(len(b)), pageDown(addr)+pageSize-addr)
+		pte := mm.pt.Lookup(addr)
+		switch {
+		case pte&x86.PTEPresent != 0 && pte&x86.PTEUser != 0:
+			pa := pte&x86.PTEAddr + addr&(pageSize-1)
+			copy(b[:n], mm.k.mem[pa:pa+n])
+		case pte&x86.PTEPresent == 0:
+			i := mm.find(addr)
+			if i < 0 || mm.vmas[i].prot&(loader.ProtRead|loader.ProtWrite|loader.ProtExec) == 0 {
+				return false
+			}
+			clear(b[:n])
+		default:
+			return false
+		}
+		b, addr = b[n:], addr+n
 	}
-	c := m.mm.peek(addr, len(b))
-	if c.base != addr || len(c.bytes) != len(b) {
-		return false
-	}
-	copy(b, c.bytes)
 	return true
 }
 
