@@ -16,7 +16,7 @@ func TestTraceMem(t *testing.T) {
 	e := newTestEnv(t)
 	const n = 64
 	base := e.mustMmap(t, testBase, n*pg, protRW, mapAnon|0x10) // MAP_FIXED
-	e.mustCopyOut(t, base+pg-1, []byte("hi"))                  // across a page boundary
+	e.mustCopyOut(t, base+pg-1, []byte("hi"))                   // across a page boundary
 	m := traceMem{e.mm}
 	b := make([]byte, 2)
 	if !m.Read(base+pg-1, b) || string(b) != "hi" {
