@@ -208,7 +208,9 @@ func (k *Kernel) continueGroup(tg *threadGroup) {
 
 func (k *Kernel) notifyParentStop(tg *threadGroup, cont bool) {
 	parent := tg.leader.parent
-	if parent == nil || !parent.alive() {
+	// nsvm's init runs no guest code and has no signal handlers: there
+	// is no one to tell (a program that stops itself, raise(SIGSTOP)).
+	if parent == nil || !parent.alive() || parent == k.init {
 		return
 	}
 	act := parent.sighand.actions[unix.SIGCHLD-1]
