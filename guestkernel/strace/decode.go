@@ -86,7 +86,6 @@ var (
 	aProt  argf = func(c *call, v uint64) { c.flags(mmapProt, v, "PROT_???") }
 )
 
-func aX(x xlat, dflt string) argf { return func(c *call, v uint64) { c.xval(x, v, dflt) } }
 func aF(x xlat, dflt string) argf { return func(c *call, v uint64) { c.flags(x, v, dflt) } }
 
 // aX32 and aF32 are aX and aF of an int argument.

@@ -51,9 +51,6 @@ func (c *call) name() string { return Name(c.nr) }
 // failed reports an error result (-4095..-1).
 func (c *call) failed() bool { return c.ret < 0 && c.ret >= -4095 }
 
-// ok reports a successful exit: the kernel wrote what it returns.
-func (c *call) ok() bool { return c.exiting && !c.failed() }
-
 func (c *call) result() {
 	tr := c.tr
 	if c.failed() {

@@ -59,7 +59,6 @@ func oneCall(nr uint64, a [6]uint64, m Memory, ret int64) string {
 }
 
 func TestDecoders(t *testing.T) {
-	const sp = 0x7ffe0000
 	m := mem{
 		0x1000:   []byte("\x00\x01\x027bin\xff\n"),
 		0x2000:   []byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEF"),
