@@ -332,6 +332,7 @@ func (e *fuzzEnv) arg(r *fzReader) uint64 {
 const (
 	opRawNr   = 0xf0 // syscall by a 16-bit number
 	opHugeNr  = 0xf8 // syscall by a 64-bit number
+	opTrap    = 0xfb // the task takes an exception
 	opPoke    = 0xfc // the program stores bytes into its data pages
 	opSetRSP  = 0xfd // the program moves its stack pointer
 	opPokePtr = 0xfe // the program stores an argument-encoded word
@@ -348,12 +349,14 @@ const (
 //	     byte and its payload (see arg)
 //	   opPoke:    offset uint16, length byte, bytes
 //	   opSetRSP:  an argument (the new user RSP)
+//	   opTrap:    vector byte, error code uint32, CR2 and RIP arguments
 //	   opPokePtr: offset uint16, an argument (8 bytes stored there)
 func fuzzProgram(tb testing.TB, prog []byte, null *os.File) {
 	r := &fzReader{b: prog}
 	flags, seed := r.u8(), r.u8()
 	e := newFuzzEnv(tb, flags, seed, null)
 	k := e.k
+steps:
 	for calls := 0; calls < fzMaxCalls && !r.done(); {
 		t := k.current
 		if t == nil || !t.onCPU || t.state != taskRunnable {
@@ -383,7 +386,15 @@ func fuzzProgram(tb testing.TB, prog []byte, null *os.File) {
 		case op == opSetRSP:
 			e.fr.SetUserRSP(e.arg(r))
 			continue
-		case op == 0xfb || op == 0xff:
+		case op == opTrap:
+			vec, code := uint64(r.u8()%32), r.uN(4)
+			cr2, rip := e.arg(r), e.arg(r)
+			calls++
+			if !e.trap(tb, t, vec, code, cr2, rip) || !e.schedule() {
+				break steps
+			}
+			continue
+		case op == 0xff:
 			continue // reserved
 		}
 		var nr uint64
@@ -408,6 +419,30 @@ func fuzzProgram(tb testing.TB, prog []byte, null *os.File) {
 	}
 	e.killAll(tb)
 	fzArena.dirty = k.pages.next
+}
+
+// trap delivers an exception to t as the IDT stub forwards it: the vector
+// and error code on the kernel stack above the hardware frame (the same
+// words the syscall frame uses), CR2 for a page fault. It reports false
+// when the kernel stopped the run (an ExitError, not a panic).
+func (e *fuzzEnv) trap(tb testing.TB, t *Task, vec, code, cr2, rip uint64) bool {
+	r, s := &e.cpu.regs, &e.cpu.sregs
+	at := uint64(x86.KStackTop - 7*8)
+	w := e.k.frameWords(at)
+	le.PutUint64(w[0:], vec)
+	le.PutUint64(w[8:], code)
+	e.fr.SetUserRIP(rip)
+	s.CR2 = cr2
+	r.RSP = at
+	before := allocated()
+	err := e.k.exception(t, r, s)
+	grew := allocated() - before
+	r.RSP = x86.KStackTop - 5*8
+	if limit := e.hostAllowance(); grew > limit {
+		tb.Fatalf("exception %d at %#x (CR2 %#x) allocated %d bytes of host memory (allowed %d)", vec, rip, cr2, grew, limit)
+	}
+	e.auditKmem(tb, ^uint64(0))
+	return err == nil
 }
 
 // syscall makes t's syscall nr through the dispatcher, as HandleIO does,
@@ -658,6 +693,13 @@ func (p *fzProg) pokeU64(off uint16, vs ...uint64) *fzProg {
 	return p.poke(off, b)
 }
 
+// trap makes the current task take exception vec.
+func (p *fzProg) trap(vec byte, code uint32, cr2, rip fzArg) *fzProg {
+	p.b = append(p.b, opTrap, vec, byte(code), byte(code>>8), byte(code>>16), byte(code>>24))
+	p.b = append(append(p.b, cr2...), rip...)
+	return p
+}
+
 func (p *fzProg) setRSP(a fzArg) *fzProg {
 	p.b = append(append(p.b, opSetRSP), a...)
 	return p
@@ -665,7 +707,7 @@ func (p *fzProg) setRSP(a fzArg) *fzProg {
 
 // fuzzSeeds are programs that reach the interesting paths: vectored I/O
 // with huge lengths, pipes, SysV messages, /proc, fork and namespaces,
-// signals and sigreturn, mappings, and unknown numbers.
+// signals and sigreturn, mappings, exceptions, and unknown numbers.
 func fuzzSeeds() map[string][]byte {
 	seeds := map[string][]byte{}
 	add := func(name string, p *fzProg) { seeds[name] = p.b }
@@ -809,6 +851,19 @@ func fuzzSeeds() map[string][]byte {
 		call(61, aNeg(0), aData(0x100), aRaw(unix.WUNTRACED|unix.WCONTINUED|unix.WNOHANG), aData(0x200)).
 		call(62, aSmall(3), aSmall(18)).
 		call(61, aNeg(0), aData(0x100), aRaw(unix.WCONTINUED), aSmall(0)))
+	add("traps", newProg(0).
+		poke(0x1000, []byte{0x0f, 0x0b, 0xcc, 0x31, 0xc0, 0xf7, 0xf0, 0xc3}).
+		trap(14, 4|2, aData(0x2000), aData(0x1000)).
+		pokeU64(0x200, fzUserRIP, 0x04000000, fzUserRIP, 0).
+		call(13, aSmall(11), aData(0x200), aSmall(0), aSmall(8)).
+		trap(14, 4|1|2, aReadOnly(1), aData(0x1000)).
+		call(15).
+		trap(13, 0, aSmall(0), aRaw(^uint64(0)-100)).
+		call(15).
+		call(57).
+		trap(6, 0, aSmall(0), aData(0x1000)).
+		trap(0, 0, aSmall(0), aRaw(0xfffffffffffff064)).
+		trap(14, 4, aUnmapped(1), aData(0x1000)))
 	add("sigaltstack", newProg(0).
 		pokeU64(0x200, fzUserRIP, 0x04000000|0x08000000, fzUserRIP, ^uint64(0)).
 		pokeU64(0x300, dataAddr(0x4000), 0, 0x4000).
