@@ -512,7 +512,12 @@ func sprintSigset(b []byte) string {
 			out = append(out, ' ')
 		}
 		first = false
-		out = append(out, signame(i + 1)[3:]...)
+		// Bits past signal 64 (a sigsetsize over 8) print as numbers.
+		name := signame(i + 1)
+		if len(name) > 3 && name[:3] == "SIG" {
+			name = name[3:]
+		}
+		out = append(out, name...)
 	}
 	return string(append(out, ']'))
 }
