@@ -330,6 +330,7 @@ func (e *fuzzEnv) arg(r *fzReader) uint64 {
 
 // Program opcodes (the first byte of each step).
 const (
+	opLinuxNr = 0xe0 // syscall by a number below 512 (Linux's table)
 	opRawNr   = 0xf0 // syscall by a 16-bit number
 	opHugeNr  = 0xf8 // syscall by a 64-bit number
 	opTrap    = 0xfb // the task takes an exception
@@ -342,8 +343,10 @@ const (
 //
 //	header: flags (fzTrace, fzRoot, fzInject, fzLowLimit), seed
 //	steps:  [opcode][...]
-//	   opcode < opRawNr:  syscall fzSyscalls[opcode % n]
-//	   opRawNr..:         syscall uint16
+//	   opcode < opLinuxNr: syscall fzSyscalls[opcode % n]
+//	   opLinuxNr..:        syscall (opcode&1)<<8 | byte (Linux's numbers,
+//	                       nsvm's or not: ENOSYS and --trace's decoders)
+//	   opRawNr..:          syscall uint16
 //	   opHugeNr..:        syscall uint64
 //	     then a count byte (args given = count % 7), each arg a kind
 //	     byte and its payload (see arg)
@@ -399,8 +402,10 @@ steps:
 		}
 		var nr uint64
 		switch {
-		case op < opRawNr:
+		case op < opLinuxNr:
 			nr = fzSyscalls[int(op)%len(fzSyscalls)]
+		case op < opRawNr:
+			nr = uint64(op&1)<<8 | uint64(r.u8())
 		case op < opHugeNr:
 			nr = r.uN(2)
 		default:
@@ -663,8 +668,10 @@ func (p *fzProg) call(nr uint64, as ...fzArg) *fzProg {
 		}
 	}
 	switch {
-	case idx >= 0 && idx < opRawNr:
+	case idx >= 0 && idx < opLinuxNr:
 		p.b = append(p.b, byte(idx))
+	case nr < 512:
+		p.b = append(p.b, opLinuxNr|byte(nr>>8), byte(nr))
 	case nr < 1<<16:
 		p.b = append(p.b, opRawNr, byte(nr), byte(nr>>8))
 	default:
@@ -864,6 +871,24 @@ func fuzzSeeds() map[string][]byte {
 		trap(6, 0, aSmall(0), aData(0x1000)).
 		trap(0, 0, aSmall(0), aRaw(0xfffffffffffff064)).
 		trap(14, 4, aUnmapped(1), aData(0x1000)))
+	add("traced-enosys", newProg(fzTrace).
+		pokeU64(0x100, dataAddr(0x1000), 0x7fff0000, 0, 1<<63).
+		call(7, aData(0x100), aSmall(3), aSmall(0)).
+		call(23, aSmall(64), aData(0x100), aData(0x200), aData(0x300), aData(0x400)).
+		call(46, aSmall(3), aData(0x100), aSmall(0)).
+		call(47, aSmall(3), aData(0x100), aSmall(0)).
+		call(44, aSmall(3), aData(0x1000), aRaw(0x7fff0000), aSmall(0), aData(0x100), aSmall(16)).
+		call(59, aStr("/proc/self/exe"), aData(0x100), aData(0x100)).
+		call(4, aStr("/proc/self/status"), aData(0x100)).
+		call(17, aSmall(0), aData(0x1000), aRaw(0x7fff0000), aRaw(1<<40)).
+		call(232, aSmall(3), aData(0x100), aRaw(0x7fffffff), aNeg(0)).
+		call(270, aSmall(64), aData(0x100), aData(0x200), aData(0x300), aData(0x400), aData(0x500)).
+		call(281, aSmall(3), aData(0x100), aRaw(1<<20), aSmall(0), aData(0x200), aSmall(8)).
+		call(299, aSmall(3), aData(0x100), aRaw(1024), aSmall(0), aData(0x200)).
+		call(332, aNeg(99), aStr(""), aRaw(0x1000), aRaw(0xfff), aData(0x100)).
+		call(425, aSmall(8), aData(0x100)).
+		call(14, aSmall(0), aData(0x100), aData(0x200), aRaw(128)).
+		call(13, aSmall(2), aData(0x100), aData(0x200), aRaw(16)))
 	add("sigaltstack", newProg(0).
 		pokeU64(0x200, fzUserRIP, 0x04000000|0x08000000, fzUserRIP, ^uint64(0)).
 		pokeU64(0x300, dataAddr(0x4000), 0, 0x4000).
