@@ -60,7 +60,6 @@ type env struct {
 	// failAt, when > 0, fails the failAt-th allocation from now on.
 	failAt, allocs int
 	failed         string
-	pages          fs.PageAllocator
 }
 
 func newEnv(t *testing.T) *env {
@@ -212,24 +211,4 @@ func errno(err error) string {
 		return unix.ErrnoName(en)
 	}
 	return err.Error()
-}
-
-// readdir lists a directory's names (without . and ..).
-func (e *env) readdir(path string) []string {
-	e.t.Helper()
-	f, err := e.open(e.ctx, path, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err != nil {
-		e.t.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Put()
-	var names []string
-	if err := f.Readdir(func(d fs.Dirent) bool {
-		if d.Name != "." && d.Name != ".." {
-			names = append(names, d.Name)
-		}
-		return true
-	}); err != nil {
-		e.t.Fatalf("readdir %s: %v", path, err)
-	}
-	return names
 }

@@ -22,15 +22,14 @@ func (rootCred) CapableWrtInode(int, uint32, uint32) bool { return true }
 func (rootCred) NSCapable(any, int) bool                  { return true }
 
 type tenv struct {
-	t    *testing.T
-	v    *fs.VFS
-	f    *tmpfs.FS
-	ns   *fs.MountNamespace
-	fss  *fs.FSStruct
-	ctx  *fs.Ctx
-	now  int64
-	mu   sync.Mutex
-	base fs.Counts
+	t   *testing.T
+	v   *fs.VFS
+	f   *tmpfs.FS
+	ns  *fs.MountNamespace
+	fss *fs.FSStruct
+	ctx *fs.Ctx
+	now int64
+	mu  sync.Mutex
 }
 
 func newTenv(t *testing.T, opts tmpfs.Options) *tenv {
