@@ -1,6 +1,9 @@
 # The two commands of the README, plus helpers.
 .PHONY: run test test-host test-svm test-svm-full fuzz bench images
 
+# staticcheck, pinned; fetched through the Go module proxy on first use.
+STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 # KVM usable here? Otherwise the KVM tests run in the emulated-SVM machine.
 KVM_OK := $(shell [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && echo yes)
 
@@ -8,7 +11,7 @@ KVM_OK := $(shell [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && echo 
 run:
 	go run ./cmd/nsvm run
 
-# The test suite. With a usable /dev/kvm: vet, every package's tests, the
+# The test suite. With a usable /dev/kvm: vet, staticcheck, every package's tests, the
 # fuzz budgets. Without one, the host half runs the same tests with the
 # KVM tests deferred (kvmtest.DeferEnv), and then every test binary runs
 # again inside an emulated AMD SVM machine (test/svm), where they are not.
@@ -20,6 +23,7 @@ endif
 
 test-host:
 	go vet ./...
+	$(STATICCHECK) ./...
 	$(if $(KVM_OK),,NSVM_KVM_TESTS=svm) go test -count=1 ./...
 	# A fixed number of executions (not a duration: under load the fuzzer's
 	# deadline can expire while its workers shut down), bounded by -timeout.
