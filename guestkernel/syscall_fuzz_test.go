@@ -800,7 +800,9 @@ func fuzzSeeds() map[string][]byte {
 		call(12, aRaw(0x30000000)).
 		call(28, aData(0), aRaw(fzDataLen), aSmall(unix.MADV_DONTNEED)).
 		call(11, aData(0), aRaw(1<<46)).
-		call(318, aData(0), aRaw(0x7fff0000), aSmall(0)))
+		call(318, aData(0), aRaw(0x7fff0000), aSmall(0)).
+		call(1, aSmall(1), aKernel(0), aSmall(8)).
+		call(0, aSmall(0), aKernel(1), aSmall(8)))
 	add("unknown", newProg(0).
 		call(167).
 		call(511).
