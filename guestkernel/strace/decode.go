@@ -1469,14 +1469,14 @@ func decMsgget(c *call) bool {
 	return true
 }
 
-// msgbuf prints {mtype, "mtext"}.
+// msgbuf prints a struct msgbuf whose text is n bytes long.
 func (c *call) msgbuf(addr, n uint64) {
 	typ, ok := c.u64(addr)
 	if !ok {
 		c.addr(addr)
 		return
 	}
-	c.printf("{%d, ", int64(typ))
+	c.printf("{mtype=%d, mtext=", int64(typ))
 	c.buf(addr+8, n)
 	c.puts("}")
 }
@@ -1492,6 +1492,8 @@ func decMsgsnd(c *call) bool {
 	return true
 }
 
+// decMsgrcv: the received message prints with the buffer's size, as
+// strace does, not the length received.
 func decMsgrcv(c *call) bool {
 	if !c.exiting {
 		c.int(c.a[0])
@@ -1501,7 +1503,7 @@ func decMsgrcv(c *call) bool {
 	if c.failed() {
 		c.addr(c.a[1])
 	} else {
-		c.msgbuf(c.a[1], uint64(c.ret))
+		c.msgbuf(c.a[1], c.a[2])
 	}
 	c.sep()
 	c.ulong(c.a[2])
@@ -1512,12 +1514,45 @@ func decMsgrcv(c *call) bool {
 	return true
 }
 
+// msqid prints a struct msqid64_ds; set, only what IPC_SET takes.
+func (c *call) msqid(addr uint64, set bool) {
+	b, ok := c.read(addr, 112)
+	if !ok || c.exiting && c.failed() {
+		c.addr(addr)
+		return
+	}
+	u32 := func(off int) uint32 { return le.Uint32(b[off:]) }
+	u64 := func(off int) uint64 { return le.Uint64(b[off:]) }
+	if set {
+		c.printf("{msg_perm={uid=%d, gid=%d, mode=%#o}, msg_qbytes=%d}", u32(4), u32(8), le.Uint16(b[20:]), u64(88))
+		return
+	}
+	c.printf("{msg_perm={uid=%d, gid=%d, mode=%#o, key=%s, cuid=%d, cgid=%d}, msg_stime=%d, msg_rtime=%d, msg_ctime=%d, msg_qnum=%d, msg_qbytes=%d, msg_lspid=%d, msg_lrpid=%d}",
+		u32(4), u32(8), le.Uint16(b[20:]), hex(uint64(u32(0))), u32(12), u32(16),
+		int64(u64(48)), int64(u64(56)), int64(u64(64)), u64(80), u64(88), int32(u32(96)), int32(u32(100)))
+}
+
 func decMsgctl(c *call) bool {
-	c.int(c.a[0])
-	c.sep()
-	c.xval(msgctlCmds, uint64(uint32(c.a[1])), "MSG_???")
-	c.sep()
-	c.addr(c.a[2])
+	cmd := uint64(uint32(c.a[1]))
+	if !c.exiting {
+		c.int(c.a[0])
+		c.sep()
+		c.xval(msgctlCmds, cmd&^0x100, "MSG_???")
+		if cmd&0x100 != 0 {
+			c.puts("|IPC_64")
+		}
+		c.sep()
+		switch cmd &^ 0x100 {
+		case 2, 11, 13: // IPC_STAT, MSG_STAT, MSG_STAT_ANY: written back
+			return false
+		case 1: // IPC_SET
+			c.msqid(c.a[2], true)
+		default:
+			c.addr(c.a[2])
+		}
+		return true
+	}
+	c.msqid(c.a[2], false)
 	return true
 }
 

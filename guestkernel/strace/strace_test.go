@@ -39,6 +39,19 @@ func u32s(v ...uint32) []byte {
 	return b
 }
 
+// msqid is the struct msqid64_ds of the IPC_STAT above.
+func msqid() []byte {
+	b := make([]byte, 112)
+	binary.LittleEndian.PutUint16(b[20:], 0o600)
+	for _, off := range []int{48, 56, 64} {
+		binary.LittleEndian.PutUint64(b[off:], 1796019234)
+	}
+	binary.LittleEndian.PutUint64(b[88:], 16384)
+	binary.LittleEndian.PutUint32(b[96:], 1311)
+	binary.LittleEndian.PutUint32(b[100:], 1311)
+	return b
+}
+
 func cstr(s string) []byte { return append([]byte(s), 0) }
 
 func lines(t *testing.T, got *bytes.Buffer, want string) {
@@ -77,6 +90,8 @@ func TestDecoders(t *testing.T) {
 		0x4bc0a0: []byte("ab"),
 		0x4bc0b0: []byte("c\td\n"),
 		0xf000:   append(bytes.Repeat([]byte{0}, 296), u64s(1<<16)...),
+		0x10000:  append(u64s(5), "hi\x00\x00\x00\x00\x00\x00"...),
+		0x11000:  msqid(),
 	}
 	for _, tc := range []struct {
 		nr   uint64
@@ -150,6 +165,13 @@ func TestDecoders(t *testing.T) {
 		{434, [6]uint64{1050, 0}, 7, `pidfd_open(1050, 0)                     = 7`},
 		{273, [6]uint64{0x3137a660, 24}, 0, `set_robust_list(0x3137a660, 24)         = 0`},
 		{334, [6]uint64{0x1437eca0, 0x20, 0, 0x53053053}, 0, `rseq(0x1437eca0, 0x20, 0, 0x53053053)   = 0`},
+		{68, [6]uint64{0, 0o1600}, 33, `msgget(IPC_PRIVATE, IPC_CREAT|0600)     = 33`},
+		{68, [6]uint64{0x1234, 0}, -2, `msgget(0x1234, 000)                     = -1 ENOENT (No such file or directory)`},
+		{69, [6]uint64{33, 0x10000, 3, 0}, 0, `msgsnd(33, {mtype=5, mtext="hi\0"}, 3, 0) = 0`},
+		{70, [6]uint64{33, 0x10000, 8, 0, 0o4000}, 3, `msgrcv(33, {mtype=5, mtext="hi\0\0\0\0\0\0"}, 8, 0, IPC_NOWAIT) = 3`},
+		{70, [6]uint64{33, 0x7ffcda919830, 8, 0, 0o14000}, -42, `msgrcv(33, 0x7ffcda919830, 8, 0, MSG_NOERROR|IPC_NOWAIT) = -1 ENOMSG (No message of desired type)`},
+		{71, [6]uint64{33, 2, 0x11000}, 0, `msgctl(33, IPC_STAT, {msg_perm={uid=0, gid=0, mode=0600, key=0, cuid=0, cgid=0}, msg_stime=1796019234, msg_rtime=1796019234, msg_ctime=1796019234, msg_qnum=0, msg_qbytes=16384, msg_lspid=1311, msg_lrpid=1311}) = 0`},
+		{71, [6]uint64{33, 0, 0}, 0, `msgctl(33, IPC_RMID, NULL)              = 0`},
 		{231, [6]uint64{0}, 0, ``}, // exit_group: see TestEvents
 	} {
 		if tc.want == "" {

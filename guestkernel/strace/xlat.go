@@ -230,7 +230,7 @@ var msgctlCmds = xlat{
 	{13, "MSG_STAT_ANY"},
 }
 
-var msgFlags = xlat{{0o4000, "IPC_NOWAIT"}, {0o10000, "MSG_NOERROR"}, {0o20000, "MSG_EXCEPT"}, {0o40000, "MSG_COPY"}}
+var msgFlags = xlat{{0o10000, "MSG_NOERROR"}, {0o20000, "MSG_EXCEPT"}, {0o40000, "MSG_COPY"}, {0o4000, "IPC_NOWAIT"}}
 
 var addressFamilies = xlat{
 	{0, "AF_UNSPEC"}, {1, "AF_UNIX"}, {2, "AF_INET"}, {10, "AF_INET6"}, {16, "AF_NETLINK"}, {17, "AF_PACKET"},
