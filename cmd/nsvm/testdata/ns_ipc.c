@@ -3,11 +3,17 @@
 // IPC namespace, which can make its own queue with the same key.
 // Blocking receive, IPC_NOWAIT, E2BIG/MSG_NOERROR, type selection and
 // IPC_RMID. Every queue is removed at the end.
+//
+// Deterministic natively too: the parent sends the child's wake-up message
+// only after the child has finished its IPC_NOWAIT checks (a pipe says so)
+// and sleeps in msgrcv (its /proc status says so), so that no check can
+// take that message and the receive does block.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
@@ -24,6 +30,26 @@ struct msg {
 	char text[64];
 };
 
+// sleeping reports whether pid's /proc status says S (sleeping); gone is
+// set when the process has exited (or cannot be read).
+static int sleeping(pid_t pid, int *gone) {
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	*gone = f == NULL;
+	if (f == NULL)
+		return 0;
+	int s = 0;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "State:", 6) == 0) {
+			char *st = line + 6 + strspn(line + 6, " \t");
+			s = *st == 'S';
+			*gone = *st == 'Z' || *st == 'X';
+		}
+	fclose(f);
+	return s;
+}
+
 int main(void) {
 	int q = msgget(KEY, IPC_CREAT | IPC_EXCL | 0600);
 	if (q < 0) {
@@ -39,7 +65,14 @@ int main(void) {
 	strcpy(m.text, "three");
 	msgsnd(q, &m, 6, 0);
 
-	if (fork() == 0) { // same IPC namespace
+	int ready[2];
+	if (pipe(ready) < 0) {
+		printf("pipe: %s\n", ename(errno));
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) { // same IPC namespace
+		close(ready[0]);
 		int c = msgget(KEY, 0);
 		struct msg r;
 		printf("child: same namespace finds the queue: %s\n", c == q ? "yes" : "no");
@@ -51,14 +84,28 @@ int main(void) {
 		printf("child: MSG_NOERROR truncates to %zd bytes\n", n);
 		n = msgrcv(c, &r, sizeof r.text, 0, IPC_NOWAIT);
 		printf("child: empty queue with IPC_NOWAIT: %s\n", n < 0 ? ename(errno) : "ok");
-		// Block until the parent sends.
+		fflush(stdout);
+		// Tell the parent, then block until it sends.
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
 		n = msgrcv(c, &r, sizeof r.text, 7, 0);
 		printf("child: woken by the parent's message: %s\n", r.text);
 		fflush(stdout);
 		_exit(0);
 	}
-	struct timespec ts = {0, 20 * 1000 * 1000};
-	nanosleep(&ts, 0);
+	close(ready[1]);
+	char b;
+	if (read(ready[0], &b, 1) != 1) {
+		printf("child did not get to its blocking receive\n");
+		return 1;
+	}
+	close(ready[0]);
+	// Wait for the child to sleep in msgrcv (5 s at most: the message is
+	// sent either way, and the output does not depend on it).
+	struct timespec ts = {0, 1000 * 1000};
+	int gone = 0;
+	for (int i = 0; i < 5000 && !sleeping(pid, &gone) && !gone; i++)
+		nanosleep(&ts, 0);
 	m.mtype = 7;
 	strcpy(m.text, "wake up");
 	msgsnd(q, &m, 8, 0);
