@@ -101,7 +101,7 @@ func sysFutex(t *Task, a *args) int64 {
 			if e != 0 {
 				return errno(e)
 			}
-			d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+			d := duration(ts)
 			if cmd == futexWait {
 				deadline = time.Now().Add(d) // relative
 			} else {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,5 +58,24 @@ func TestTraceSigsetPastSignal64(t *testing.T) {
 	}
 	if !strings.Contains(trace.String(), "[65]") {
 		t.Errorf("trace %q does not show signal 65 by number", trace.String())
+	}
+}
+
+// A timeout past KTIME_MAX (about 292 years) is forever: the Duration
+// arithmetic wrapped to a negative one, so nanosleep returned at once and
+// a futex wait timed out at once.
+func TestHugeTimeoutSleeps(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.mustMmap(t, testBase, pg, protRW, mapAnon|unix.MAP_FIXED)
+	e.mm.writeU64(a, 1<<62) // tv_sec
+	if r := sysNanosleep(e.t, &args{a, 0}); r != errBlocked {
+		t.Errorf("nanosleep({2^62, 0}) = %s, want a sleep", errnoOf(r))
+	}
+	if d := time.Until(e.t.wait.deadline); d < 200*365*24*time.Hour {
+		t.Errorf("nanosleep({2^62, 0}) sleeps until %v from now", d)
+	}
+	e.t.state, e.t.wait = taskRunnable, waitState{}
+	if r := sysFutex(e.t, &args{a + 16, futexWait, 0, a}); r != errBlocked {
+		t.Errorf("futex wait with a 2^62 s timeout = %s, want a sleep", errnoOf(r))
 	}
 }

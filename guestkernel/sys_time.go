@@ -1,6 +1,7 @@
 package guestkernel
 
 import (
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,6 +95,16 @@ func (t *Task) readTimespec(addr uint64) (unix.Timespec, unix.Errno) {
 	return ts, 0
 }
 
+// duration is a timespec as a Duration, saturating at KTIME_MAX (about
+// 292 years) as timespec64_to_ktime does: a longer timeout is forever,
+// not a wrapped negative one that expires at once.
+func duration(ts unix.Timespec) time.Duration {
+	if ts.Sec >= math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+}
+
 // sysNanosleep: nanosleep(2): the task sleeps on a timer; the scheduler
 // runs the others meanwhile.
 func sysNanosleep(t *Task, a *args) int64 {
@@ -101,7 +112,7 @@ func sysNanosleep(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	d := duration(ts)
 	return t.sleepFor(d)
 }
 
@@ -130,7 +141,7 @@ func sysClockNanosleep(t *Task, a *args) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	d := duration(ts)
 	if flags&unix.TIMER_ABSTIME != 0 {
 		var now unix.Timespec
 		unix.ClockGettime(int32(clock), &now)
