@@ -589,7 +589,7 @@ func (si Siginfo) String() string {
 		} else {
 			s += signame(int(si.Status))
 		}
-		s += fmt.Sprintf(", si_utime=%d, si_stime=%d", si.Utime, si.Stime)
+		s += ", si_utime=" + clockT(si.Utime) + ", si_stime=" + clockT(si.Stime)
 	case si.Signo == 4 || si.Signo == 8 || si.Signo == 11 || si.Signo == 7: // ILL FPE SEGV BUS
 		s += ", si_addr=" + addr(si.Addr)
 	default:
@@ -601,6 +601,15 @@ func (si Siginfo) String() string {
 }
 
 const cldExited = 1
+
+// clockT renders a clock_t in USER_HZ ticks, with seconds in a comment
+// when it is not 0: 3 /* 0.03 s */.
+func clockT(v int64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d /* %d.%02d s */", v, v/100, v%100)
+}
 
 func siCode(signo, code int32) string {
 	if code <= 0 || code == 0x80 {

@@ -285,6 +285,22 @@ pause()                                 = ? ERESTARTNOHAND (To be restarted if n
 `)
 }
 
+func TestSiginfo(t *testing.T) {
+	for _, tc := range []struct {
+		si   Siginfo
+		want string
+	}{
+		{Siginfo{Signo: 17, Code: 1, Pid: 12179, Status: 7, Utime: 3}, "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=12179, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=0}"},
+		{Siginfo{Signo: 11, Code: 0x80}, "{si_signo=SIGSEGV, si_code=SI_KERNEL, si_addr=NULL}"},
+		{Siginfo{Signo: 5, Code: 0x80}, "{si_signo=SIGTRAP, si_code=SI_KERNEL}"},
+		{Siginfo{Signo: 12, Code: -6, Pid: 1040}, "{si_signo=SIGUSR2, si_code=SI_TKILL, si_pid=1040, si_uid=0}"},
+	} {
+		if got := tc.si.String(); got != tc.want {
+			t.Errorf("%+v:\n got %s\nwant %s", tc.si, got, tc.want)
+		}
+	}
+}
+
 func TestSigset(t *testing.T) {
 	full := ^uint64(0) &^ (1<<31 | 1<<32) // sigfillset less glibc's SIGCANCEL and SIGSETXID
 	for _, tc := range []struct {
