@@ -237,7 +237,7 @@ func TestBenchQuick(t *testing.T) {
 	}
 	var res struct {
 		Latency   []struct{ Name string }
-		Breakdown struct{ SumOverMedian, MedianOverFloor, ExitsPerFork float64 }
+		Breakdown struct{ SumOverMean, MedianOverFloor, ExitFloorNS, ExitsPerFork float64 }
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
@@ -247,13 +247,12 @@ func TestBenchQuick(t *testing.T) {
 		t.Fatalf("results.json: %v", err)
 	}
 	b := res.Breakdown
-	// The breakdown is taken over the same cycles as the samples, so its
-	// mean must be of the order of their median: a consistency check (a
-	// part counted twice or left out), not a speed threshold. The bound
-	// is wide because --quick takes few samples and one host hiccup moves
-	// the mean but not the median (1.53 was seen on a busy CI machine;
-	// full runs give 1.01-1.03).
-	if b.SumOverMedian < 0.5 || b.SumOverMedian > 4 || b.ExitsPerFork < 3 || b.MedianOverFloor <= 1 {
+	// The breakdown is a mean over the same cycles as the samples, so it
+	// must match their mean: a consistency check (a part counted twice or
+	// left out), not a speed threshold. Against the median it moved with
+	// every outlier (4.7 under the emulated-SVM suite's TCG). The floor is
+	// checked only where it was measured (TCG refuses its user-mode out).
+	if b.SumOverMean < 0.5 || b.SumOverMean > 1.5 || b.ExitsPerFork < 3 || (b.ExitFloorNS > 0 && b.MedianOverFloor <= 1) {
 		t.Errorf("breakdown does not add up: %+v", b)
 	}
 	bs, err := os.ReadFile(filepath.Join(dir, "results.bench"))
