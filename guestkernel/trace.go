@@ -33,8 +33,16 @@ type kernelTrace struct {
 	// sys is the task whose syscall is being executed now.
 	sys *Task
 	// later holds what other tasks do meanwhile (die, stop), printed
-	// once the current syscall's line is out.
+	// once the current syscall's line is out; ends, the "+++" lines of
+	// the tasks that died, printed after that, a thread group's leader
+	// last, as strace reports them.
 	later []func()
+	ends  []traceEnd
+}
+
+type traceEnd struct {
+	leader bool
+	f      func()
 }
 
 // taskTrace is a task's part of the trace.
@@ -139,8 +147,11 @@ func (k *Kernel) traceExit(t *Task, nr uint64, ret int64) {
 	kt.sys = nil
 	tt.state = trIdle
 	if d := tt.death; d != nil {
+		// Its "+++" line comes after what the tasks that died with it
+		// print (traceLater).
 		tt.death = nil
-		k.traceReport(tt, d, ret, true, traceMem{})
+		end := k.traceDying(tt, d, ret, true, traceMem{})
+		kt.ends = append(kt.ends, traceEnd{t.isLeader(), end})
 	} else {
 		tt.p.Exit(ret, traceMem{t.mm})
 	}
@@ -259,6 +270,10 @@ func (k *Kernel) traceSigs(t *Task) {
 	if tt == nil || tt.state != trIdle {
 		return
 	}
+	if !t.alive() {
+		tt.sigs = nil
+		return
+	}
 	for _, si := range tt.sigs {
 		tt.p.Signal(si)
 	}
@@ -288,7 +303,11 @@ func (k *Kernel) traceDeath(t *Task, status int) {
 		tt.death = d // its syscall returns first
 		return
 	}
-	k.traceDefer(func() { k.traceReport(tt, d, 0, false, traceMem{}) })
+	leader := t.isLeader()
+	k.traceDefer(func() {
+		end := k.traceDying(tt, d, 0, false, traceMem{})
+		kt.ends = append(kt.ends, traceEnd{leader, end})
+	})
 }
 
 // traceDefer runs f once the current syscall's line is out, or now.
@@ -307,19 +326,29 @@ func (k *Kernel) traceLater() {
 		kt.later = kt.later[1:]
 		f()
 	}
+	ends := kt.ends
+	kt.ends = nil
+	for _, leaders := range []bool{false, true} {
+		for _, e := range ends {
+			if e.leader == leaders {
+				e.f()
+			}
+		}
+	}
 }
 
-// traceReport prints how a task ended, given where it was: in a syscall
-// that returned ret (haveRet), asleep in one, or in user mode. A fatal
-// signal other than SIGKILL is delivered first ("--- SIGTERM ... ---");
-// a syscall it interrupted returns its restart code before that.
-func (k *Kernel) traceReport(tt *taskTrace, d *traceDeath, ret int64, haveRet bool, m traceMem) {
+// traceDying prints how a task's syscall and signal delivery ended as it
+// died, given where it was: in a syscall that returned ret (haveRet),
+// asleep in one, or in user mode. A fatal signal other than SIGKILL is
+// delivered first ("--- SIGTERM ... ---"), after the restart code of a
+// syscall it interrupted. It returns the printing of the "+++" line.
+func (k *Kernel) traceDying(tt *taskTrace, d *traceDeath, ret int64, haveRet bool, m traceMem) func() {
 	p := tt.p
 	sig := d.status & 0x7f
+	defer func() { tt.state = trIdle }()
 	if sig == 0 {
-		p.Exited(d.status >> 8 & 0xff)
-		tt.state = trIdle
-		return
+		p.Died()
+		return func() { p.Exited(d.status >> 8 & 0xff) }
 	}
 	if sig != int(unix.SIGKILL) && p.InSyscall() {
 		switch {
@@ -336,8 +365,8 @@ func (k *Kernel) traceReport(tt *taskTrace, d *traceDeath, ret int64, haveRet bo
 	if sig != int(unix.SIGKILL) {
 		p.Signal(d.si)
 	}
-	p.Killed(sig, d.status&0x80 != 0)
-	tt.state = trIdle
+	p.Died()
+	return func() { p.Killed(sig, d.status&0x80 != 0) }
 }
 
 // traceAttachNew starts tracing the tasks a fork just made.
