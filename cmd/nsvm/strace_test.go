@@ -134,6 +134,13 @@ func TestStraceSignals(t *testing.T) {
 		t.Errorf("nsvm --trace differs from the recorded strace -f (- strace, + nsvm):\n%s\nnsvm's trace:\n%s", d, clip(vm.stderr))
 	}
 	checkTraceOrder(t, "nsvm", vm.stderr)
+	// A thread's exit_group ends both threads: the thread's "+++" line,
+	// then the leader's, last, as strace reports a group leader.
+	lines := strings.Split(strings.TrimSuffix(string(vm.stderr), "\n"), "\n")
+	if n := len(lines); n < 2 || lines[n-1] != "+++ exited with 0 +++" || !prefixRE.MatchString(lines[n-2]) ||
+		!strings.HasSuffix(lines[n-2], "] +++ exited with 0 +++") {
+		t.Errorf("nsvm's trace does not end with the thread's \"+++\" line, then the leader's:\n%s", clip(vm.stderr))
+	}
 }
 
 var exeRE = regexp.MustCompile(`^readlink\("/proc/self/exe", .*\) = \d+$`)
@@ -212,6 +219,8 @@ var (
 	pidArgRE    = regexp.MustCompile(`^(kill|wait4|getpgid|setpgid|pidfd_open|tgkill)\(([1-9]\d*)`)
 	pidArg2RE   = regexp.MustCompile(`^(tgkill|setpgid)\(PID\d+, ([1-9]\d*)`)
 	pidFieldRE  = regexp.MustCompile(`(parent_tid=\[|si_pid=)(\d+)`)
+	// pthread_join waits on the thread's tid.
+	pidFutexRE = regexp.MustCompile(`^futex\(0xADDR, FUTEX_WAIT_BITSET\|FUTEX_CLOCK_REALTIME, ([1-9]\d*),`)
 )
 
 // canonTrace is a trace's lines, task by task, in canonical form.
@@ -319,6 +328,7 @@ func renamePids(l string, name func(string) string) string {
 	l = sub(pidResultRE, l)
 	l = sub(pidArgRE, l)
 	l = sub(pidArg2RE, l)
+	l = sub(pidFutexRE, l)
 	return pidFieldRE.ReplaceAllStringFunc(l, func(f string) string {
 		m := pidFieldRE.FindStringSubmatch(f)
 		return m[1] + name(m[2])

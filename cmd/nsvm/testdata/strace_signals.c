@@ -1,15 +1,18 @@
 // strace_signals.c: signals that interrupt syscalls asleep, as strace -f
 // prints them (strace_test.go, TestStraceSignals): a read restarted after
 // an SA_RESTART handler, a pause that fails with EINTR, SIGCHLD shown
-// though its action is to ignore it, and children killed asleep in read
-// by SIGKILL and by SIGTERM.
+// though its action is to ignore it, children killed asleep in read by
+// SIGKILL and by SIGTERM, and a thread's exit_group while the main thread
+// sleeps in pthread_join.
 //
 // Whether the signal finds its target asleep depends natively on timing
 // (the naps): the recorded strace output, strace_signals.golden, comes
 // from a run in which it did. Under nsvm one task runs at a time and the
 // order is always that one.
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +22,13 @@ static void handler(int sig) { (void)sig; }
 static void nap(void) {
 	struct timespec ts = {0, 200000000};
 	nanosleep(&ts, NULL);
+}
+
+static void *group_exit(void *arg) {
+	(void)arg;
+	nap();
+	syscall(SYS_exit_group, 0); // the main thread is asleep in its join
+	return NULL;
 }
 
 int main(void) {
@@ -70,5 +80,9 @@ int main(void) {
 	kill(c, SIGTERM);
 	wait4(c, &st, 0, NULL);
 	write(1, "done\n", 5);
-	return 0;
+
+	pthread_t th;
+	pthread_create(&th, NULL, group_exit, NULL);
+	pthread_join(th, NULL);
+	return 1;
 }
