@@ -98,7 +98,7 @@ func (k *Kernel) interruptSleep(t *Task, sig int) {
 	}
 	w := t.wait
 	if k.cfg.Trace != nil {
-		k.traceInterrupted(t, w)
+		k.traceInterrupted(t)
 	}
 	k.cancelWait(t)
 	restartable := w.kind == waitChild || w.kind == waitPipeRead || w.kind == waitPipeWrite

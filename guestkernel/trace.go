@@ -50,7 +50,8 @@ type taskTrace struct {
 	p     *strace.Proc
 	state traceState
 	// result of a syscall that finished while the task slept
-	// (traceWoken); code, the restart code of one a signal interrupted.
+	// (traceResumed); code, the restart code of one a signal
+	// interrupted (traceInterrupted).
 	result int64
 	code   int
 	// death, set when the task dies inside its own syscall: reported
@@ -186,10 +187,10 @@ func (k *Kernel) traceResumed(t *Task, nr uint64, result int64) {
 	}
 }
 
-// traceInterrupted notes that a signal with a handler cut t's sleep in
-// wait w short: the tracer of a real kernel sees the syscall return its
-// restart code.
-func (k *Kernel) traceInterrupted(t *Task, w waitState) {
+// traceInterrupted notes that a signal with a handler cut t's sleep
+// short: the tracer of a real kernel sees the syscall return its restart
+// code.
+func (k *Kernel) traceInterrupted(t *Task) {
 	tt := k.traceOf(t)
 	if tt.state == trSleep || tt.state == trRestart {
 		tt.state, tt.code = trIntr, k.restartCode(tt)
