@@ -92,6 +92,9 @@ func TestDecoders(t *testing.T) {
 		0xf000:   append(bytes.Repeat([]byte{0}, 296), u64s(1<<16)...),
 		0x10000:  append(u64s(5), "hi\x00\x00\x00\x00\x00\x00"...),
 		0x11000:  msqid(),
+		0x12000:  cstr("./tour"),
+		0x12100:  u64s(0x12000, 0),          // argv
+		0x12200:  u64s(0x12000, 0x12000, 0), // envp: 2 vars
 	}
 	for _, tc := range []struct {
 		nr   uint64
@@ -172,6 +175,7 @@ func TestDecoders(t *testing.T) {
 		{70, [6]uint64{33, 0x7ffcda919830, 8, 0, 0o14000}, -42, `msgrcv(33, 0x7ffcda919830, 8, 0, MSG_NOERROR|IPC_NOWAIT) = -1 ENOMSG (No message of desired type)`},
 		{71, [6]uint64{33, 2, 0x11000}, 0, `msgctl(33, IPC_STAT, {msg_perm={uid=0, gid=0, mode=0600, key=0, cuid=0, cgid=0}, msg_stime=1796019234, msg_rtime=1796019234, msg_ctime=1796019234, msg_qnum=0, msg_qbytes=16384, msg_lspid=1311, msg_lrpid=1311}) = 0`},
 		{71, [6]uint64{33, 0, 0}, 0, `msgctl(33, IPC_RMID, NULL)              = 0`},
+		{59, [6]uint64{0x12000, 0x12100, 0x12200}, 0, `execve("./tour", ["./tour"], 0x12200 /* 2 vars */) = 0`},
 		{231, [6]uint64{0}, 0, ``}, // exit_group: see TestEvents
 	} {
 		if tc.want == "" {
