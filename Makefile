@@ -1,5 +1,5 @@
 # The two commands of the README, plus helpers.
-.PHONY: run test test-host test-svm test-svm-full fuzz bench images
+.PHONY: run deps test test-host test-svm test-svm-full fuzz bench images
 
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -21,7 +21,11 @@ else
 test: test-host test-svm-full
 endif
 
-test-host:
+# What the tests need beyond Go and gcc: strace is the oracle of TestStrace.
+deps:
+	@command -v strace >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace; }
+
+test-host: deps
 	go vet ./...
 	$(STATICCHECK) ./...
 	$(if $(KVM_OK),,NSVM_KVM_TESTS=svm) go test -count=1 ./...
