@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"nsvm/guestkernel"
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // runCapture runs a guest program under nsvm, returning its stdout and

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // BenchmarkForkSweep times a full fail-nth sweep of a small program's

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // parseSets reads "name: <ns> ns/op" lines.

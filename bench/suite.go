@@ -24,9 +24,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel"
-	"nsvm/vm"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/vm"
 )
 
 //go:embed guest/fork_suite.c
@@ -579,7 +579,7 @@ func (r *Results) WriteTable(w io.Writer) {
 
 // WriteBenchstat writes Go benchmark lines, one per measurement and side.
 func (r *Results) WriteBenchstat(w io.Writer) {
-	fmt.Fprintf(w, "goos: linux\ngoarch: amd64\npkg: nsvm/bench\ncpu: %s\n", r.Platform.CPU)
+	fmt.Fprintf(w, "goos: linux\ngoarch: amd64\npkg: github.com/nsvm/nsvm/bench\ncpu: %s\n", r.Platform.CPU)
 	name := func(s string) string { return strings.NewReplacer(" ", "_", "/", "_").Replace(s) }
 	for _, group := range [][]Pair{r.Latency, r.Pinned, r.Memory, r.FPU} {
 		for _, p := range group {

@@ -2,7 +2,7 @@ package bench
 
 import (
 	"errors"
-	"nsvm/internal/kvmtest"
+	"github.com/nsvm/nsvm/internal/kvmtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"nsvm/guestkernel"
-	"nsvm/images"
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/images"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 func devNull(tb testing.TB) *os.File {

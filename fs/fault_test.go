@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
+	"github.com/nsvm/nsvm/fs"
 )
 
 // TestFailNth fails the 1st, 2nd, ... allocation of one operation until

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
-	"nsvm/fs/tmpfs"
+	"github.com/nsvm/nsvm/fs"
+	"github.com/nsvm/nsvm/fs/tmpfs"
 )
 
 // cred is a test Credentials: capabilities are a bit set that holds in

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
+	"github.com/nsvm/nsvm/fs"
 )
 
 func TestMountUmount(t *testing.T) {

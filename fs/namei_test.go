@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
+	"github.com/nsvm/nsvm/fs"
 )
 
 // walkTree makes the tree most walk tests use:

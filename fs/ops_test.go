@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
+	"github.com/nsvm/nsvm/fs"
 )
 
 func TestPermissions(t *testing.T) {

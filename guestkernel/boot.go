@@ -3,7 +3,7 @@ package guestkernel
 import (
 	"time"
 
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // RunOptions are the machine-level settings of one run.

@@ -10,7 +10,7 @@ package guestkernel
 import (
 	"golang.org/x/sys/unix"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // Capabilities nsvm checks.

@@ -6,7 +6,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // fakeCPU is a vCPU for tests that drive the model without KVM: a

@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel/loader"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 var le = binary.LittleEndian

@@ -9,7 +9,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
 )
 
 // TestCrashReportShowsUserRegisters: a fault arrives at the exception

@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/fault"
-	"nsvm/ns"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // Clone flags (include/uapi/linux/sched.h).

@@ -2,14 +2,14 @@ package guestkernel
 
 import (
 	"bytes"
-	"nsvm/internal/kvmtest"
+	"github.com/nsvm/nsvm/internal/kvmtest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/internal/cbuild"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // These tests boot real micro-VMs. The guest programs are the

@@ -14,7 +14,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	"nsvm/fault"
+	"github.com/nsvm/nsvm/fault"
 )
 
 // FailArm says which call to arm and with what fail-nth.

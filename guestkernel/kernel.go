@@ -29,11 +29,11 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/fault"
-	"nsvm/guestkernel/loader"
-	"nsvm/ns"
-	"nsvm/vm"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/ns"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // CPU is what the kernel model needs from a vCPU.

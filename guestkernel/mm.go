@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel/loader"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 const (

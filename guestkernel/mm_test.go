@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/bobuhiro11/gokvm/kvm"
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 	"os"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel/loader"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 // testEnv is a Kernel built by hand, without a vCPU: guest memory, the

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // nsErrno maps package ns's errors to errnos.

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // AuditNamespaces is the namespace refcount audit: every nsproxy's count

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 const (

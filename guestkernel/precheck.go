@@ -5,8 +5,8 @@ package guestkernel
 // run, and how it tells a hung guest from an nsvm failure afterwards.
 
 import (
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel/loader"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 // ErrDeadlock is returned by Run when every guest task is blocked and

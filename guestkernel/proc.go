@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // procFile is an open generated file.

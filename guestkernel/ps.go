@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // The task table for humans: `nsvm run --ps` prints every task the run

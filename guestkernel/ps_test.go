@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // TestPSOneView: every id of a --ps row (and of the SIGQUIT table) is in

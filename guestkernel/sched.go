@@ -29,8 +29,8 @@ import (
 
 	"github.com/bobuhiro11/gokvm/kvm"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/vm"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // Wait kinds, for blocked tasks.

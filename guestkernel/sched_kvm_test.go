@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // runTick runs testdata/tick.c in one mode and checks that it finished.

@@ -3,7 +3,7 @@ package guestkernel
 import (
 	"golang.org/x/sys/unix"
 
-	"nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 const (

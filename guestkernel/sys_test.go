@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
 )
 
 // readPipe reads exactly n bytes the guest wrote to its stdout.

@@ -6,7 +6,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
 )
 
 // args are a syscall's six arguments in x86-64 order: rdi rsi rdx r10 r8 r9.

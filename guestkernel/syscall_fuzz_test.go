@@ -33,9 +33,9 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/fault"
-	"nsvm/ns"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // fuzzCPU is a vCPU without KVM: the register file of the last exit and

@@ -4,8 +4,8 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
 
-	"nsvm/fault"
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/ns"
 )
 
 // Task states. A task is on the run queue only when taskRunnable.

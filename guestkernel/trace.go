@@ -22,9 +22,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/guestkernel/loader"
-	"nsvm/guestkernel/strace"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/guestkernel/strace"
 )
 
 // kernelTrace is the trace of a run.

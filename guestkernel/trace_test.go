@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	x86 "nsvm/arch/x86_64"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
 )
 
 // TestTraceMem: the trace reads what the task would: written bytes, zeros

@@ -3,7 +3,7 @@ package guestkernel
 import (
 	"bytes"
 
-	x86 "nsvm/arch/x86_64"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
 
 	"golang.org/x/sys/unix"
 )

@@ -3,7 +3,7 @@ package vm
 import (
 	"testing"
 
-	"nsvm/internal/kvmtest"
+	"github.com/nsvm/nsvm/internal/kvmtest"
 )
 
 type countHandler struct {

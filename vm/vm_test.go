@@ -3,15 +3,15 @@ package vm_test
 import (
 	"encoding/binary"
 	"errors"
-	"nsvm/internal/kvmtest"
+	"github.com/nsvm/nsvm/internal/kvmtest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bobuhiro11/gokvm/kvm"
 
-	x86 "nsvm/arch/x86_64"
-	"nsvm/vm"
+	x86 "github.com/nsvm/nsvm/arch/x86_64"
+	"github.com/nsvm/nsvm/vm"
 )
 
 func openKVM(tb testing.TB) *vm.KVM {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/bobuhiro11/gokvm/kvm"
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // Boot configures a vCPU for 64-bit long mode with nsvm's kernel area:

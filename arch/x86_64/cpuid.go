@@ -3,7 +3,7 @@ package x86
 import (
 	"sync"
 
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)

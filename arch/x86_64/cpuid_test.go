@@ -3,7 +3,7 @@ package x86
 import (
 	"testing"
 
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/arch/x86/x86asm"
 
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/vm"
 )
 
 func kernelArea(t *testing.T) []byte {

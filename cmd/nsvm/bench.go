@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"nsvm/bench"
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/bench"
+	"github.com/nsvm/nsvm/vm"
 )
 
 const benchHelp = `usage: nsvm bench fork [flags]

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // TestPS: --ps lists every task of the run, in creation order, with how

@@ -16,7 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"nsvm/internal/kvmtest"
+	"github.com/nsvm/nsvm/internal/kvmtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"nsvm/images"
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/images"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // runTimeout bounds every command the tests run, so that a hang fails the

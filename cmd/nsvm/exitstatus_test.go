@@ -21,11 +21,11 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/guestkernel"
-	"nsvm/guestkernel/loader"
-	"nsvm/images"
-	"nsvm/internal/cbuild"
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/images"
+	"github.com/nsvm/nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // statusProg builds testdata/status.c.

@@ -12,10 +12,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fault"
-	"nsvm/guestkernel"
-	"nsvm/guestkernel/loader"
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // Sweep is the result of `nsvm inject`.

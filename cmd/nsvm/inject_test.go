@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // linuxErrnos are the errnos an allocation failure may give the process

@@ -32,11 +32,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fault"
-	"nsvm/guestkernel"
-	"nsvm/guestkernel/loader"
-	"nsvm/images"
-	"nsvm/vm"
+	"github.com/nsvm/nsvm/fault"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/images"
+	"github.com/nsvm/nsvm/vm"
 )
 
 // Exit statuses of nsvm itself, those of timeout(1) and env(1).

@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 
-	"nsvm/guestkernel"
-	"nsvm/ns"
+	"github.com/nsvm/nsvm/guestkernel"
+	"github.com/nsvm/nsvm/ns"
 )
 
 const nsHelp = `usage: nsvm ns [flags] PROG [ARGS...]

@@ -40,7 +40,7 @@ import (
 	"testing"
 	"time"
 
-	"nsvm/internal/cbuild"
+	"github.com/nsvm/nsvm/internal/cbuild"
 )
 
 // straceEnv is added to both runs: glibc's rseq registration off, since

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/images"
+	"github.com/nsvm/nsvm/images"
 )
 
 // failNthFile is the file the tour's step 3 needs; a kernel built without

@@ -37,7 +37,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
+	"github.com/nsvm/nsvm/fs"
 )
 
 // Magic is TMPFS_MAGIC, statfs's f_type.

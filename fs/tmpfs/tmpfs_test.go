@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"nsvm/fs"
-	"nsvm/fs/tmpfs"
+	"github.com/nsvm/nsvm/fs"
+	"github.com/nsvm/nsvm/fs/tmpfs"
 )
 
 type rootCred struct{}

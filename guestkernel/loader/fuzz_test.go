@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 // FuzzParse checks that Parse never panics and that every image it accepts

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"nsvm/guestkernel/loader"
+	"github.com/nsvm/nsvm/guestkernel/loader"
 )
 
 func TestProtString(t *testing.T) {
