@@ -34,7 +34,7 @@ test-host: deps
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=150000x -timeout=120s ./guestkernel/loader
 	# The syscall table driven with random registers and guest memory: no
 	# VMM panic, host memory bounded (checked per input by the target).
-	go test -run='^$$' -fuzz=FuzzSyscalls -fuzztime=20000x -timeout=300s ./guestkernel
+	go test -run='^$$' -fuzz='^FuzzSyscalls$$' -fuzztime=20000x -fuzzminimizetime=100x -timeout=300s ./guestkernel
 
 # The emulated-SVM suite: nsvm's tests on hardware-style KVM (SVM, nested
 # paging) under QEMU TCG. test-svm is the short run CI adds after the host's
