@@ -120,11 +120,7 @@ func decRead(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[1])
-	} else {
-		c.buf(c.a[1], uint64(c.ret))
-	}
+	c.written(c.a[1], func() { c.buf(c.a[1], uint64(c.ret)) })
 	c.sep()
 	c.ulong(c.a[2])
 	return true
@@ -203,11 +199,7 @@ func decReadv(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[1])
-	} else {
-		c.iov(c.a[1], c.a[2], c.ret)
-	}
+	c.written(c.a[1], func() { c.iov(c.a[1], c.a[2], c.ret) })
 	c.sep()
 	c.printf("%d", uint64(c.a[2]))
 	if c.nr == 295 || c.nr == 327 { // preadv, preadv2
@@ -319,11 +311,7 @@ func decReadlink(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[i+1])
-	} else {
-		c.buf(c.a[i+1], uint64(c.ret))
-	}
+	c.written(c.a[i+1], func() { c.buf(c.a[i+1], uint64(c.ret)) })
 	c.sep()
 	c.ulong(c.a[i+2])
 	return true
@@ -333,11 +321,7 @@ func decGetcwd(c *call) bool {
 	if !c.exiting {
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[0])
-	} else {
-		c.buf(c.a[0], uint64(c.ret)-1)
-	}
+	c.written(c.a[0], func() { c.buf(c.a[0], uint64(c.ret)-1) })
 	c.sep()
 	c.ulong(c.a[1])
 	return true
@@ -347,11 +331,7 @@ func decPipe(c *call) bool {
 	if !c.exiting {
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[0])
-	} else {
-		c.intArray(c.a[0], 2)
-	}
+	c.written(c.a[0], func() { c.intArray(c.a[0], 2) })
 	if c.nr == 293 { // pipe2
 		c.sep()
 		c.flags(pipeFlags, uint64(uint32(c.a[1])), "O_???")
@@ -592,11 +572,7 @@ func decRtSigprocmask(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[2])
-	} else {
-		c.sigset(c.a[2], c.a[3])
-	}
+	c.written(c.a[2], func() { c.sigset(c.a[2], c.a[3]) })
 	c.sep()
 	c.ulong(c.a[3])
 	return true
@@ -606,11 +582,7 @@ func decRtSigpending(c *call) bool {
 	if !c.exiting {
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[0])
-	} else {
-		c.sigset(c.a[0], c.a[1])
-	}
+	c.written(c.a[0], func() { c.sigset(c.a[0], c.a[1]) })
 	c.sep()
 	c.ulong(c.a[1])
 	return true
@@ -1024,11 +996,7 @@ func decIDs3(c *call) bool {
 		if i > 0 {
 			c.sep()
 		}
-		if c.failed() {
-			c.addr(c.a[i])
-		} else {
-			c.idPtr(c.a[i])
-		}
+		c.written(c.a[i], func() { c.idPtr(c.a[i]) })
 	}
 	return true
 }
@@ -1271,11 +1239,7 @@ func decClockGettime(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[1])
-	} else {
-		c.timespec(c.a[1])
-	}
+	c.written(c.a[1], func() { c.timespec(c.a[1]) })
 	return true
 }
 
@@ -1283,11 +1247,7 @@ func decGettimeofday(c *call) bool {
 	if !c.exiting {
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[0])
-	} else {
-		c.timeval(c.a[0])
-	}
+	c.written(c.a[0], func() { c.timeval(c.a[0]) })
 	c.sep()
 	if b, ok := c.read(c.a[1], 8); ok && !c.failed() {
 		c.printf("{tz_minuteswest=%d, tz_dsttime=%d}", int32(le.Uint32(b)), int32(le.Uint32(b[4:])))
@@ -1434,11 +1394,7 @@ func decGetrandom(c *call) bool {
 	if !c.exiting {
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[0])
-	} else {
-		c.hexbuf(c.a[0], uint64(c.ret))
-	}
+	c.written(c.a[0], func() { c.hexbuf(c.a[0], uint64(c.ret)) })
 	c.sep()
 	c.ulong(c.a[1])
 	c.sep()
@@ -1500,11 +1456,7 @@ func decMsgrcv(c *call) bool {
 		c.sep()
 		return false
 	}
-	if c.failed() {
-		c.addr(c.a[1])
-	} else {
-		c.msgbuf(c.a[1], c.a[2])
-	}
+	c.written(c.a[1], func() { c.msgbuf(c.a[1], c.a[2]) })
 	c.sep()
 	c.ulong(c.a[2])
 	c.sep()

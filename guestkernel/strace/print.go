@@ -137,6 +137,17 @@ func (c *call) puts(s string)             { c.tr.puts(s) }
 func (c *call) printf(f string, a ...any) { c.tr.printf(f, a...) }
 func (c *call) sep()                      { c.tr.puts(", ") }
 
+// written prints what the kernel wrote at addr (show), or only the
+// address when the call failed and wrote nothing, as strace's decoders
+// do with syserror() and printaddr().
+func (c *call) written(addr uint64, show func()) {
+	if c.failed() {
+		c.addr(addr)
+		return
+	}
+	show()
+}
+
 // addr prints a pointer: NULL or its value in hex (printaddr).
 func (c *call) addr(v uint64) {
 	if v == 0 {
